@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dicomrecv/dicomrecv"
+)
+
+// fileConfig is the configuration file: exactly the option object of the
+// seed's StoreScp constructor (same keys), plus dicomrecv's own keys. JSON
+// is read as YAML (YAML 1.2 is a superset of JSON). Durations are seconds,
+// sizes are bytes.
+type fileConfig struct {
+	Port               *int     `yaml:"port"`
+	CallingAETitle     *string  `yaml:"callingAeTitle"`
+	AETitle            *string  `yaml:"aeTitle"` // alias of callingAeTitle
+	OutDir             *string  `yaml:"outDir"`
+	StorageBackend     *string  `yaml:"storageBackend"`
+	StoreWithFileMeta  *bool    `yaml:"storeWithFileMeta"`
+	Strict             *bool    `yaml:"strict"`
+	MaxPDULength       *int     `yaml:"maxPduLength"`
+	Verbose            *bool    `yaml:"verbose"`
+	AbstractSyntaxMode *string  `yaml:"abstractSyntaxMode"`
+	AbstractSyntaxes   []string `yaml:"abstractSyntaxes"`
+	TransferSyntaxMode *string  `yaml:"transferSyntaxMode"`
+	TransferSyntaxes   []string `yaml:"transferSyntaxes"`
+
+	Host            *string `yaml:"host"`
+	Fsync           *bool   `yaml:"fsync"`
+	DuplicatePolicy *string `yaml:"duplicatePolicy"`
+
+	ARTIMTimeout           *seconds `yaml:"artimTimeout"`
+	IdleTimeout            *seconds `yaml:"idleTimeout"`
+	PDUReadTimeout         *seconds `yaml:"pduReadTimeout"`
+	DIMSETimeout           *seconds `yaml:"dimseTimeout"`
+	MaxAssociationLifetime *seconds `yaml:"maxAssociationLifetime"`
+	ShutdownTimeout        *seconds `yaml:"shutdownTimeout"`
+	MaxAssociations        *int     `yaml:"maxAssociations"`
+}
+
+// seconds is a duration written as a number of seconds (fractions allowed).
+type seconds float64
+
+func (s seconds) duration(key string) (time.Duration, error) {
+	f := float64(s)
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e9 {
+		return 0, fmt.Errorf("config: %s: %v is not a number of seconds >= 0", key, f)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// knownKeys lists the keys of fileConfig.
+func knownKeys() map[string]int {
+	keys := map[string]int{}
+	t := reflect.TypeOf(fileConfig{})
+	for i := 0; i < t.NumField(); i++ {
+		keys[t.Field(i).Tag.Get("yaml")] = i
+	}
+	return keys
+}
+
+// loadConfigFile reads a JSON or YAML configuration file. Unknown keys and
+// values of the wrong type are errors that name the key.
+func loadConfigFile(path string) (*fileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parseConfig(data)
+}
+
+func parseConfig(data []byte) (*fileConfig, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("config: not valid JSON or YAML: %w", err)
+	}
+	fc := &fileConfig{}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return fc, nil // empty file
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config: the file must hold one object of options")
+	}
+	keys := knownKeys()
+	seen := map[string]bool{}
+	v := reflect.ValueOf(fc).Elem()
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, val := m.Content[i].Value, m.Content[i+1]
+		idx, ok := keys[k]
+		if !ok {
+			return nil, fmt.Errorf("config: unknown key %q%s", k, suggestKey(k, keys))
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("config: key %q appears twice", k)
+		}
+		seen[k] = true
+		if val.Tag == "!!null" {
+			continue
+		}
+		f := v.Field(idx)
+		p := reflect.New(f.Type())
+		if err := val.Decode(p.Interface()); err != nil {
+			return nil, fmt.Errorf("config: key %q: %s", k, yamlErrText(err))
+		}
+		f.Set(p.Elem())
+	}
+	if fc.CallingAETitle != nil && fc.AETitle != nil && *fc.CallingAETitle != *fc.AETitle {
+		return nil, fmt.Errorf("config: keys \"callingAeTitle\" and \"aeTitle\" (its alias) disagree")
+	}
+	return fc, nil
+}
+
+func yamlErrText(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
+	return s
+}
+
+// suggestKey returns ", did you mean X?" for the nearest known key.
+func suggestKey(k string, keys map[string]int) string {
+	best, bestD := "", 4
+	names := make([]string, 0, len(keys))
+	for name := range keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(name)); d < bestD {
+			best, bestD = name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// apply copies the file's settings onto cfg.
+func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
+	setInt := func(dst *int, p *int) {
+		if p != nil {
+			*dst = *p
+		}
+	}
+	setStr := func(dst *string, p *string) {
+		if p != nil {
+			*dst = *p
+		}
+	}
+	setBool := func(dst *bool, p *bool) {
+		if p != nil {
+			*dst = *p
+		}
+	}
+	setInt(&cfg.Port, fc.Port)
+	setStr(&cfg.AETitle, fc.AETitle)
+	setStr(&cfg.AETitle, fc.CallingAETitle)
+	setStr(&cfg.OutDir, fc.OutDir)
+	setStr(&cfg.StorageBackend, fc.StorageBackend)
+	if fc.StoreWithFileMeta != nil {
+		cfg.DatasetOnly = !*fc.StoreWithFileMeta
+	}
+	setBool(&cfg.Strict, fc.Strict)
+	setInt(&cfg.MaxPDULength, fc.MaxPDULength)
+	setBool(&cfg.Verbose, fc.Verbose)
+	setStr(&cfg.AbstractSyntaxMode, fc.AbstractSyntaxMode)
+	if fc.AbstractSyntaxes != nil {
+		cfg.AbstractSyntaxes = fc.AbstractSyntaxes
+	}
+	setStr(&cfg.TransferSyntaxMode, fc.TransferSyntaxMode)
+	if fc.TransferSyntaxes != nil {
+		cfg.TransferSyntaxes = fc.TransferSyntaxes
+	}
+	setStr(&cfg.Host, fc.Host)
+	if fc.Fsync != nil {
+		v := *fc.Fsync
+		cfg.Fsync = &v
+	}
+	setStr(&cfg.DuplicatePolicy, fc.DuplicatePolicy)
+	for _, d := range []struct {
+		key string
+		src *seconds
+		dst *time.Duration
+		zeroIsNone bool
+	}{
+		{"artimTimeout", fc.ARTIMTimeout, &cfg.ARTIMTimeout, true},
+		{"idleTimeout", fc.IdleTimeout, &cfg.IdleTimeout, true},
+		{"pduReadTimeout", fc.PDUReadTimeout, &cfg.PDUReadTimeout, true},
+		{"dimseTimeout", fc.DIMSETimeout, &cfg.DIMSETimeout, true},
+		{"maxAssociationLifetime", fc.MaxAssociationLifetime, &cfg.MaxAssociationLifetime, false},
+		{"shutdownTimeout", fc.ShutdownTimeout, &cli.shutdownTimeout, false},
+	} {
+		if d.src == nil {
+			continue
+		}
+		v, err := d.src.duration(d.key)
+		if err != nil {
+			return err
+		}
+		if v == 0 && d.zeroIsNone {
+			v = -1 // in the file, 0 means "no timeout"; in Config, negative does
+		}
+		*d.dst = v
+	}
+	if fc.MaxAssociations != nil {
+		cfg.MaxAssociations = *fc.MaxAssociations
+		if cfg.MaxAssociations == 0 {
+			cfg.MaxAssociations = -1 // 0 in the file: no limit
+		}
+	}
+	return nil
+}

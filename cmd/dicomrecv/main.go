@@ -1,0 +1,212 @@
+// Command dicomrecv is a DICOM C-STORE SCP: it receives images from
+// modalities, PACS and routers and stores them under
+// {outDir}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm.
+//
+// Usage:
+//
+//	dicomrecv [--config FILE] [--port N] [--aet TITLE] [--out-dir DIR] [--verbose]
+//	dicomrecv version
+//
+// The configuration file (JSON or YAML) takes the option object of
+// node-dicom's StoreScp with the same keys, plus dicomrecv's own keys; see
+// docs/configuration.md. Events are written to stdout as JSON Lines, logs to
+// stderr. SIGINT or SIGTERM shuts down gracefully; a second signal exits at
+// once.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv"
+)
+
+// Defaults of the command (the library's differ: port 0, no outDir).
+const (
+	defaultPort            = 11112
+	defaultOutDir          = "./dicom-storage"
+	defaultShutdownTimeout = 30 * time.Second
+)
+
+type cliSettings struct {
+	shutdownTimeout time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// run is main without the process: it returns the exit code. ready, when
+// not nil, receives the server once it listens (for tests).
+func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server) int {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
+	fs := flag.NewFlagSet("dicomrecv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (JSON or YAML, the seed's StoreScp option names)")
+	port := fs.Int("port", -1, "TCP port to listen on (default 11112)")
+	aet := fs.String("aet", "", "our AE title (the seed's callingAeTitle; default STORE-SCP)")
+	outDir := fs.String("out-dir", "", "storage directory (default ./dicom-storage)")
+	verbose := fs.Bool("verbose", false, "log every association, context and stored file")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: dicomrecv [flags]\n       dicomrecv version\n\nFlags override the configuration file.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "dicomrecv: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	cfg := dicomrecv.Config{Port: defaultPort, OutDir: defaultOutDir}
+	cli := cliSettings{shutdownTimeout: defaultShutdownTimeout}
+	if *configPath != "" {
+		fc, err := loadConfigFile(*configPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "dicomrecv: %s: %v\n", *configPath, err)
+			return 2
+		}
+		if err := fc.apply(&cfg, &cli); err != nil {
+			fmt.Fprintf(stderr, "dicomrecv: %s: %v\n", *configPath, err)
+			return 2
+		}
+	}
+	if *port >= 0 {
+		cfg.Port = *port
+	}
+	if *aet != "" {
+		cfg.AETitle = *aet
+	}
+	if *outDir != "" {
+		cfg.OutDir = *outDir
+	}
+	if *verbose {
+		cfg.Verbose = true
+	}
+	level := slog.LevelInfo
+	if cfg.Verbose {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, err := dicomrecv.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "dicomrecv: %v\n", fileKeyError(err))
+		return 2
+	}
+	out := &eventWriter{w: stdout}
+	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
+	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { out.write("FileStored", ev) })
+	srv.OnError(func(ev dicomrecv.ErrorEvent) { out.write("Error", ev) })
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	if err := srv.Start(); err != nil {
+		fmt.Fprintf(stderr, "dicomrecv: %v\n", err)
+		return 1
+	}
+	if ready != nil {
+		ready <- srv
+	}
+	sig := <-sigs
+	cfg.Logger.Info("shutting down", "signal", sig.String(), "timeout", cli.shutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), cli.shutdownTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			fmt.Fprintf(stderr, "dicomrecv: shutdown: %v\n", err)
+			return 1
+		}
+		return 0
+	case sig := <-sigs:
+		cfg.Logger.Warn("second signal: exiting at once", "signal", sig.String())
+		return 1
+	}
+}
+
+// eventWriter writes events as JSON Lines.
+type eventWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (e *eventWriter) write(name string, data any) {
+	line, err := json.Marshal(struct {
+		Event string    `json:"event"`
+		Time  time.Time `json:"time"`
+		Data  any       `json:"data"`
+	}{name, time.Now().UTC(), data})
+	if err != nil {
+		return
+	}
+	line = append(line, '\n')
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, _ = e.w.Write(line)
+}
+
+// fileKeys maps Config field names to configuration file keys, so that
+// errors name what the user wrote.
+var fileKeys = map[string]string{
+	"Port": "port", "AETitle": "callingAeTitle", "OutDir": "outDir", "StorageBackend": "storageBackend",
+	"DatasetOnly": "storeWithFileMeta", "Strict": "strict", "MaxPDULength": "maxPduLength",
+	"AbstractSyntaxMode": "abstractSyntaxMode", "AbstractSyntaxes": "abstractSyntaxes",
+	"TransferSyntaxMode": "transferSyntaxMode", "TransferSyntaxes": "transferSyntaxes",
+	"Host": "host", "Fsync": "fsync", "DuplicatePolicy": "duplicatePolicy",
+	"ARTIMTimeout": "artimTimeout", "IdleTimeout": "idleTimeout", "PDUReadTimeout": "pduReadTimeout",
+	"DIMSETimeout": "dimseTimeout", "MaxAssociationLifetime": "maxAssociationLifetime",
+	"MaxAssociations": "maxAssociations",
+}
+
+func fileKeyError(err error) error {
+	var ce *dicomrecv.ConfigError
+	if errors.As(err, &ce) {
+		if k, ok := fileKeys[ce.Field]; ok {
+			return fmt.Errorf("config: %s: %s", k, ce.Msg)
+		}
+	}
+	return err
+}
+
+func versionString() string {
+	version, commit := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					commit += "-dirty"
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("dicomrecv %s (commit %s, %s)", version, commit, dicomrecv.ImplementationVersionName)
+}

@@ -1,0 +1,311 @@
+package dicomrecv
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv/dicom"
+	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/storage"
+)
+
+// Identity of this implementation in associations and file meta
+// information. The class UID is under the UUID-derived root 2.25 (PS3.5
+// §B.2), generated once for dicomrecv and never changed.
+const (
+	ImplementationClassUID    = "2.25.195702624614127584753900411881091275810"
+	ImplementationVersionName = "DICOMRECV_0.1"
+)
+
+// Defaults of the configuration. Each is documented in docs/configuration.md.
+const (
+	DefaultAETitle        = "STORE-SCP"
+	DefaultMaxPDULength   = 16384
+	MinMaxPDULength       = 4096
+	MaxMaxPDULength       = 16 << 20
+	DefaultStudyTimeout   = 30 * time.Second
+	DefaultARTIMTimeout   = 30 * time.Second
+	DefaultIdleTimeout    = 120 * time.Second
+	DefaultDIMSETimeout   = 60 * time.Second
+	DefaultPDUReadTimeout = 60 * time.Second
+	// DefaultMaxAssociations bounds concurrent associations; over it an
+	// association is rejected (transient, local limit exceeded).
+	DefaultMaxAssociations = 100
+	// MaxPendingEvents is how many events may wait for the handlers before
+	// the receiver holds back its C-STORE responses (back-pressure: events
+	// are never dropped).
+	MaxPendingEvents = 10000
+)
+
+// Values of the mode fields.
+const (
+	// AbstractSyntaxMode values.
+	ModeAllStorage = "AllStorage"
+	ModeAll        = "All"
+	ModeCustom     = "Custom"
+	// TransferSyntaxMode values (besides ModeAll and ModeCustom).
+	ModeUncompressedOnly = "UncompressedOnly"
+
+	// StorageBackend values.
+	BackendFilesystem = "Filesystem"
+	BackendS3         = "S3"
+)
+
+// Config configures a Server. The zero value of every field is its default,
+// except where a field says otherwise. Field names follow the seed's option
+// names (docs/configuration.md maps them).
+type Config struct {
+	// Host is the address to listen on; empty means every interface, IPv4
+	// and IPv6.
+	Host string
+	// Port is the TCP port; 0 picks a free one (see Server.Addr).
+	Port int
+	// AETitle is the receiver's own AE title (the seed's callingAeTitle):
+	// 1 to 16 characters, no backslash or control characters. Default
+	// "STORE-SCP". Logs and events name it; RequireCalledAETitle compares
+	// the called AE title with it.
+	AETitle string
+
+	// StorageBackend is "Filesystem" (default) or "S3".
+	StorageBackend string
+	// OutDir is the root of the filesystem storage (required for the
+	// Filesystem backend; created if missing).
+	OutDir string
+	// DatasetOnly stores the data set alone, without the Part-10 preamble
+	// and file meta information (the seed's storeWithFileMeta: false).
+	DatasetOnly bool
+	// Fsync makes every stored file and its directory durable before the
+	// C-STORE response. nil means true.
+	Fsync *bool
+	// DuplicatePolicy is "overwrite" (default), "keep" or "reject": what
+	// happens when an instance that is already stored arrives again.
+	DuplicatePolicy string
+
+	// Strict aborts an association whose peer sends a P-DATA-TF PDU longer
+	// than MaxPDULength. When false, up to max(4 × MaxPDULength, 1 MiB) is
+	// tolerated.
+	Strict bool
+	// MaxPDULength is the maximum P-DATA-TF PDU length announced to peers:
+	// 4096 to 16 MiB, default 16384.
+	MaxPDULength int
+
+	// AbstractSyntaxMode is "AllStorage" (default: every Storage SOP Class
+	// of the standard, retired ones included), "All" (any SOP class) or
+	// "Custom" (AbstractSyntaxes). Verification is always accepted.
+	AbstractSyntaxMode string
+	// AbstractSyntaxes lists the SOP classes of Custom mode, as UIDs or
+	// keywords (CTImageStorage).
+	AbstractSyntaxes []string
+	// TransferSyntaxMode is "All" (default: every standard transfer
+	// syntax), "UncompressedOnly" (implicit LE, explicit LE, explicit BE) or
+	// "Custom" (TransferSyntaxes).
+	TransferSyntaxMode string
+	// TransferSyntaxes lists the transfer syntaxes of Custom mode, as UIDs
+	// or names.
+	TransferSyntaxes []string
+
+	// Timeouts. Zero means the default; a negative value means none.
+	//
+	// ARTIMTimeout bounds the wait for the A-ASSOCIATE-RQ after a
+	// connection opens, and for the close after a release or abort
+	// (PS3.8 §9.1.5). Default 30 s.
+	ARTIMTimeout time.Duration
+	// IdleTimeout bounds the wait for the next message on an open
+	// association. Default 120 s.
+	IdleTimeout time.Duration
+	// DIMSETimeout bounds the wait for each further PDU of a message in
+	// progress (a sender that stops mid-object) and each write. Default 60 s.
+	DIMSETimeout time.Duration
+	// PDUReadTimeout bounds the time from the first to the last byte of one
+	// PDU, so a peer that trickles bytes is cut off. Default 60 s.
+	PDUReadTimeout time.Duration
+	// MaxAssociationLifetime ends any association older than this (0 = no
+	// limit).
+	MaxAssociationLifetime time.Duration
+
+	// MaxAssociations bounds concurrent associations (default 100; a
+	// negative value means no limit).
+	MaxAssociations int
+
+	// Verbose logs every association, context, stored file and failure.
+	Verbose bool
+	// Logger receives the logs; nil means text to stderr.
+	Logger *slog.Logger
+}
+
+// ConfigError is a bad configuration value; Field names it (Go field name
+// or, from the CLI, the file key).
+type ConfigError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string { return "config: " + e.Field + ": " + e.Msg }
+
+func cfgErr(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// settings is a validated, normalised Config.
+type settings struct {
+	Config
+	fsync      bool
+	duplicate  storage.DuplicatePolicy
+	abstract   func(string) bool
+	transfer   func(string) bool
+	aeTitle    string
+	maxPDU     uint32
+	log        *slog.Logger
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// validate checks every field and fills the defaults. Errors name the field.
+func (c Config) validate() (*settings, error) {
+	s := &settings{Config: c}
+	if c.Port < 0 || c.Port > 65535 {
+		return nil, cfgErr("Port", "%d is not a TCP port (0-65535)", c.Port)
+	}
+	if c.AETitle == "" {
+		s.AETitle = DefaultAETitle
+	}
+	ae, err := assoc.ValidateAETitle(s.AETitle)
+	if err != nil || len(s.AETitle) > 16 {
+		if err == nil {
+			err = errors.New("longer than 16 characters")
+		}
+		return nil, cfgErr("AETitle", "%v", err)
+	}
+	s.aeTitle = ae
+
+	switch c.StorageBackend {
+	case "", BackendFilesystem:
+		s.StorageBackend = BackendFilesystem
+		if c.OutDir == "" {
+			return nil, cfgErr("OutDir", "required for the Filesystem storage backend")
+		}
+	case BackendS3:
+		return nil, cfgErr("StorageBackend", "S3 is not available in this build yet")
+	default:
+		return nil, cfgErr("StorageBackend", "%q: want %q or %q", c.StorageBackend, BackendFilesystem, BackendS3)
+	}
+	s.fsync = c.Fsync == nil || *c.Fsync
+	if s.duplicate, err = storage.ParseDuplicatePolicy(c.DuplicatePolicy); err != nil {
+		return nil, cfgErr("DuplicatePolicy", "%v", err)
+	}
+
+	switch {
+	case c.MaxPDULength == 0:
+		s.MaxPDULength = DefaultMaxPDULength
+	case c.MaxPDULength < MinMaxPDULength || c.MaxPDULength > MaxMaxPDULength:
+		return nil, cfgErr("MaxPDULength", "%d is outside %d to %d", c.MaxPDULength, MinMaxPDULength, MaxMaxPDULength)
+	}
+	s.maxPDU = uint32(s.MaxPDULength)
+
+	if s.abstract, err = abstractPolicy(c.AbstractSyntaxMode, c.AbstractSyntaxes); err != nil {
+		return nil, err
+	}
+	if s.transfer, err = transferPolicy(c.TransferSyntaxMode, c.TransferSyntaxes); err != nil {
+		return nil, err
+	}
+
+	s.ARTIMTimeout = orDefault(c.ARTIMTimeout, DefaultARTIMTimeout)
+	s.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	s.DIMSETimeout = orDefault(c.DIMSETimeout, DefaultDIMSETimeout)
+	s.PDUReadTimeout = orDefault(c.PDUReadTimeout, DefaultPDUReadTimeout)
+	if c.MaxAssociationLifetime < 0 {
+		s.MaxAssociationLifetime = 0
+	}
+	switch {
+	case c.MaxAssociations == 0:
+		s.MaxAssociations = DefaultMaxAssociations
+	case c.MaxAssociations < 0:
+		s.MaxAssociations = 0
+	}
+	s.log = c.Logger
+	if s.log == nil {
+		level := slog.LevelInfo
+		s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return s, nil
+}
+
+func abstractPolicy(mode string, list []string) (func(string) bool, error) {
+	switch mode {
+	case "", ModeAllStorage:
+		if len(list) > 0 {
+			return nil, cfgErr("AbstractSyntaxes", "set, but AbstractSyntaxMode is not %q", ModeCustom)
+		}
+		return dicom.IsStorageSOPClass, nil
+	case ModeAll:
+		if len(list) > 0 {
+			return nil, cfgErr("AbstractSyntaxes", "set, but AbstractSyntaxMode is not %q", ModeCustom)
+		}
+		return func(string) bool { return true }, nil
+	case ModeCustom:
+		if len(list) == 0 {
+			return nil, cfgErr("AbstractSyntaxes", "empty, but AbstractSyntaxMode is %q", ModeCustom)
+		}
+		set := map[string]bool{}
+		for _, name := range list {
+			uid, err := dicom.ResolveSOPClass(name)
+			if err != nil {
+				return nil, cfgErr("AbstractSyntaxes", "%v", err)
+			}
+			set[uid] = true
+		}
+		return func(uid string) bool { return set[uid] }, nil
+	}
+	return nil, cfgErr("AbstractSyntaxMode", "%q: want %s, %s or %s", mode, ModeAllStorage, ModeAll, ModeCustom)
+}
+
+// uncompressed is the seed's `uncompressed` transfer syntax set, which
+// UncompressedOnly accepts (the reference forgets explicit big endian).
+var uncompressed = []string{dicom.ImplicitVRLittleEndian, dicom.ExplicitVRLittleEndian, dicom.ExplicitVRBigEndian}
+
+func transferPolicy(mode string, list []string) (func(string) bool, error) {
+	set := map[string]bool{}
+	switch mode {
+	case "", ModeAll:
+		if len(list) > 0 {
+			return nil, cfgErr("TransferSyntaxes", "set, but TransferSyntaxMode is not %q", ModeCustom)
+		}
+		for _, ts := range dicom.TransferSyntaxes() {
+			set[ts.UID] = true
+		}
+	case ModeUncompressedOnly:
+		if len(list) > 0 {
+			return nil, cfgErr("TransferSyntaxes", "set, but TransferSyntaxMode is not %q", ModeCustom)
+		}
+		for _, ts := range uncompressed {
+			set[ts] = true
+		}
+	case ModeCustom:
+		if len(list) == 0 {
+			return nil, cfgErr("TransferSyntaxes", "empty, but TransferSyntaxMode is %q", ModeCustom)
+		}
+		for _, name := range list {
+			uid, err := dicom.ResolveTransferSyntax(name)
+			if err != nil {
+				return nil, cfgErr("TransferSyntaxes", "%v", err)
+			}
+			set[uid] = true
+		}
+	default:
+		return nil, cfgErr("TransferSyntaxMode", "%q: want %s, %s or %s", mode, ModeAll, ModeUncompressedOnly, ModeCustom)
+	}
+	return func(uid string) bool { return set[uid] }, nil
+}
+
+func trimUID(s string) string { return strings.TrimRight(s, "\x00 ") }

@@ -1,0 +1,539 @@
+package dicomrecv
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv/dicom"
+	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/storage"
+)
+
+// association is the server side of one connection.
+type association struct {
+	srv    *Server
+	nc     net.Conn
+	conn   *assoc.Conn
+	log    *slog.Logger
+	remote string
+
+	calling, called string
+
+	abortOnce sync.Once
+	rsp       []byte // response buffer, reused
+}
+
+func (srv *Server) newAssociation(nc net.Conn) *association {
+	return &association{srv: srv, nc: nc, remote: nc.RemoteAddr().String(), log: srv.log}
+}
+
+// abort ends the association from another goroutine (shutdown deadline): an
+// A-ABORT (service-user source) written directly, then the connection closed.
+func (a *association) abort(why string) {
+	a.abortOnce.Do(func() {
+		_ = a.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = a.nc.Write([]byte{0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0})
+		_ = a.nc.Close()
+		a.log.Warn("association aborted", "remote", a.remote, "calling", a.calling, "reason", why)
+	})
+}
+
+func (a *association) assocConfig() *assoc.Config {
+	s := a.srv.s
+	cfg := &assoc.Config{
+		Policy:         a.srv.policy,
+		Strict:         s.Strict,
+		ReadBufferSize: readBufferSize(s.maxPDU),
+		ARTIMTimeout:   s.ARTIMTimeout,
+		IdleTimeout:    s.IdleTimeout,
+		DIMSETimeout:   s.DIMSETimeout,
+		PDUReadTimeout: s.PDUReadTimeout,
+	}
+	if s.MaxAssociationLifetime > 0 {
+		cfg.Deadline = time.Now().Add(s.MaxAssociationLifetime)
+	}
+	cfg.RejectFunc = func() *assoc.RejectError {
+		if a.srv.shuttingDown() {
+			return assoc.ErrShuttingDown
+		}
+		return nil
+	}
+	return cfg
+}
+
+// readBufferSize gives an accepted association a read buffer that holds a
+// few PDUs, so that most reads are one system call per several PDUs.
+func readBufferSize(maxPDU uint32) int {
+	n := int(maxPDU)*4 + 64
+	if n < 64<<10 {
+		n = 64 << 10
+	}
+	if n > 1<<20 {
+		n = 1 << 20
+	}
+	return n
+}
+
+func (a *association) serve() {
+	defer a.nc.Close()
+	srv := a.srv
+	cfg := a.assocConfig()
+	if max := srv.s.MaxAssociations; max > 0 {
+		if n := srv.active.Add(1); n > int64(max) {
+			rj := *assoc.ErrLimitExceeded
+			rj.Msg = fmt.Sprintf("%d associations open (maxAssociations %d)", n-1, max)
+			cfg.Reject = &rj
+		}
+		defer srv.active.Add(-1)
+	}
+	a.conn = assoc.NewConn(a.nc, cfg)
+	if err := a.conn.Accept(); err != nil {
+		if rq := a.conn.RQ; rq != nil {
+			a.calling = trimAE(rq.CallingAE[:])
+		}
+		a.fail("association not established", err)
+		return
+	}
+	n := a.conn.Negotiation
+	a.calling, a.called = n.CallingAETitle, n.CalledAETitle
+	a.log = srv.log.With("remote", a.remote, "calling", a.calling)
+	if srv.s.Verbose {
+		a.log.Info("association accepted", "called", a.called, "peerMaxPDU", n.PeerMaxPDU,
+			"implementation", a.conn.RQ.UserInfo.ImplementationClassUID)
+		for _, r := range n.Results {
+			a.log.Info("presentation context", "id", r.ID, "abstractSyntax", r.AbstractSyntax,
+				"result", contextResultText(r.Result), "transferSyntax", r.TransferSyntax)
+		}
+	}
+	mr := dimse.NewReader(a.conn)
+	for {
+		a.conn.AwaitMessage()
+		ctxID, cmd, err := mr.ReadCommand()
+		if err != nil {
+			if a.endOnError(err) {
+				return
+			}
+			continue
+		}
+		var data *dimse.DataReader
+		if cmd.HasDataSet() {
+			data = mr.DataSet(ctxID)
+		}
+		if err := a.handle(ctxID, cmd, data); err != nil {
+			a.endOnError(err)
+			return
+		}
+	}
+}
+
+// endOnError handles an error while reading a message; it reports whether
+// the association is over.
+func (a *association) endOnError(err error) bool {
+	var pe *dimse.ProtocolError
+	switch {
+	case errors.Is(err, assoc.ErrReleased):
+		if a.srv.s.Verbose {
+			a.log.Info("association released")
+		}
+	case errors.As(err, &pe):
+		a.fail("protocol error", a.conn.Abort(pe.Reason, pe.Msg))
+	case errors.Is(err, dimse.ErrCommand):
+		// A command set we cannot decode cannot be answered (its Message
+		// ID is unknown): PS3.8 A-ABORT, invalid PDU parameter value.
+		a.fail("undecodable command", a.conn.Abort(6, err.Error()))
+	default:
+		a.fail("association ended", err)
+	}
+	return true
+}
+
+// fail logs an association-level failure and emits an ErrorEvent.
+func (a *association) fail(what string, err error) {
+	if err == nil {
+		return
+	}
+	msg := what + ": " + err.Error()
+	var rj *assoc.RejectError
+	if errors.As(err, &rj) {
+		a.srv.log.Warn("association rejected", "remote", a.remote, "calling", a.calling, "result", rj.Result, "source", rj.Source, "reason", rj.Reason, "why", rj.Msg)
+	} else {
+		a.srv.log.Warn(what, "remote", a.remote, "calling", a.calling, "err", err)
+	}
+	a.srv.emit(ErrorEvent{Message: msg, RemoteAddr: a.remote, CallingAETitle: a.calling})
+}
+
+func contextResultText(r byte) string {
+	switch r {
+	case 0:
+		return "accepted"
+	case 1:
+		return "rejected: user rejection"
+	case 2:
+		return "rejected: no reason"
+	case 3:
+		return "rejected: abstract syntax not supported"
+	case 4:
+		return "rejected: transfer syntaxes not supported"
+	}
+	return fmt.Sprintf("result %d", r)
+}
+
+// handle answers one message. It returns an error only when the
+// association cannot go on.
+func (a *association) handle(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) error {
+	if !cmd.HasField || !cmd.HasMessageID {
+		if data != nil {
+			if err := data.Drain(); err != nil {
+				return err
+			}
+		}
+		return a.conn.Abort(6, "command set without Command Field or Message ID")
+	}
+	switch {
+	case cmd.Field == dimse.CEchoRQ:
+		if data != nil {
+			if err := data.Drain(); err != nil {
+				return err
+			}
+		}
+		if a.srv.s.Verbose {
+			a.log.Info("C-ECHO", "messageID", cmd.MessageID)
+		}
+		return a.respond(ctxID, cmd, dimse.CEchoRSP, dimse.StatusSuccess, "")
+	case cmd.Field == dimse.CStoreRQ:
+		if data == nil {
+			return a.respond(ctxID, cmd, dimse.CStoreRSP, dimse.StatusBadCommand, "C-STORE-RQ announces no data set")
+		}
+		return a.store(ctxID, cmd, data)
+	case cmd.Field == dimse.CCancelRQ:
+		// C-CANCEL has no response (PS3.7 §9.3.2.3); we run nothing that
+		// could be cancelled.
+		if data != nil {
+			return data.Drain()
+		}
+		return nil
+	case cmd.IsResponse():
+		// We send no requests, so no response is expected: ignore it.
+		a.log.Warn("unexpected response ignored", "command", dimse.CommandName(cmd.Field))
+		if data != nil {
+			return data.Drain()
+		}
+		return nil
+	default:
+		if data != nil {
+			if err := data.Drain(); err != nil {
+				return err
+			}
+		}
+		a.log.Warn("unsupported command", "command", dimse.CommandName(cmd.Field))
+		return a.respond(ctxID, cmd, cmd.Field|0x8000, dimse.StatusUnrecognizedOperation,
+			dimse.CommandName(cmd.Field)+" is not supported")
+	}
+}
+
+func (a *association) respond(ctxID byte, rq *dimse.Command, field, status uint16, comment string) error {
+	rsp := &dimse.Command{
+		Field:                     field,
+		MessageIDBeingRespondedTo: rq.MessageID,
+		AffectedSOPClassUID:       rq.AffectedSOPClassUID,
+		AffectedSOPInstanceUID:    rq.AffectedSOPInstanceUID,
+		Status:                    status,
+		ErrorComment:              comment,
+	}
+	if rsp.AffectedSOPClassUID == "" {
+		if ctx := a.conn.Context(ctxID); ctx != nil {
+			rsp.AffectedSOPClassUID = ctx.AbstractSyntax
+		}
+	}
+	a.rsp = dimse.AppendCommand(a.rsp[:0], rsp)
+	return a.conn.WriteMessage(ctxID, true, a.rsp)
+}
+
+// store receives one C-STORE data set, stores it and answers.
+func (a *association) store(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) error {
+	start := time.Now()
+	res, serr := a.receive(ctxID, cmd, data)
+	if serr != nil {
+		// A transport or protocol failure while reading the data set ends
+		// the association; a *StatusError is answered.
+		var st *dimse.StatusError
+		if !errors.As(serr, &st) {
+			return serr
+		}
+		if !data.Done() {
+			if err := data.Drain(); err != nil {
+				return err
+			}
+		}
+		a.log.Warn("C-STORE failed", "sopInstanceUid", cmd.AffectedSOPInstanceUID,
+			"status", fmt.Sprintf("0x%04X", st.Status), "comment", st.Comment, "err", st.Err)
+		return a.respond(ctxID, cmd, dimse.CStoreRSP, st.Status, st.Comment)
+	}
+	if a.srv.s.Verbose {
+		a.log.Info("stored", "file", res.File, "bytes", res.Bytes, "duplicate", res.Duplicate,
+			"elapsed", time.Since(start).Round(time.Microsecond))
+	}
+	a.srv.emit(*res)
+	return a.respond(ctxID, cmd, dimse.CStoreRSP, dimse.StatusSuccess, "")
+}
+
+// maxSpoolMemory is how much of a data set's header is held in memory
+// before it spills to a temporary file.
+const maxSpoolMemory = 8 << 20
+
+// receive reads, checks and stores one data set. Errors that are not a
+// *dimse.StatusError end the association.
+func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) (*FileStoredEvent, error) {
+	ctx := a.conn.Context(ctxID)
+	switch {
+	case cmd.AffectedSOPClassUID == "" || cmd.AffectedSOPInstanceUID == "":
+		return nil, dimse.Errorf(dimse.StatusBadCommand, "C-STORE-RQ lacks Affected SOP Class/Instance UID")
+	case ctx.AbstractSyntax == assoc.VerificationSOPClass || cmd.AffectedSOPClassUID != ctx.AbstractSyntax:
+		// PS3.7 §9.1.1: the Affected SOP Class UID is that of the
+		// presentation context.
+		return nil, dimse.Errorf(dimse.StatusSOPClassNotSupported,
+			"SOP class %s not negotiated on context %d", cmd.AffectedSOPClassUID, ctxID)
+	}
+	ts, ok := dicom.LookupTransferSyntax(ctx.TransferSyntax)
+	if !ok {
+		return nil, dimse.Errorf(dimse.StatusCannotUnderstand, "transfer syntax %s unknown", ctx.TransferSyntax)
+	}
+
+	// Parse the header (everything before the pixel data) while keeping its
+	// raw bytes in the spool.
+	sp := newSpool()
+	defer sp.close()
+	src := io.TeeReader(data, sp)
+	var hr io.Reader = src
+	var fr io.ReadCloser
+	if ts.Deflated {
+		fr = flate.NewReader(src)
+		hr = fr
+	}
+	h, perr := dicom.ReadHeader(hr, ts.Encoding, dicom.Limits{})
+	if fr != nil {
+		fr.Close()
+	}
+	if err := sp.err; err != nil {
+		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "cannot buffer the data set", Err: err}
+	}
+	if perr != nil {
+		if !isParseError(perr) {
+			return nil, perr // the association failed while we read
+		}
+		return nil, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "data set does not parse: " + perr.Error(), Err: perr}
+	}
+	key, ev, serr := a.check(cmd, ctx, h)
+	if serr != nil {
+		return nil, serr
+	}
+	ev.TransferSyntaxUID = ctx.TransferSyntax
+
+	obj, err := a.srv.backend.Create(context.Background(), key)
+	if err != nil {
+		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			obj.Abort()
+		}
+	}()
+	if !a.srv.s.DatasetOnly {
+		meta := dicom.AppendFileMeta(nil, &dicom.MetaInfo{
+			MediaStorageSOPClassUID:    ev.SOPClassUID,
+			MediaStorageSOPInstanceUID: ev.SOPInstanceUID,
+			TransferSyntaxUID:          ctx.TransferSyntax,
+			ImplementationClassUID:     ImplementationClassUID,
+			ImplementationVersionName:  ImplementationVersionName,
+			SourceAETitle:              a.srv.s.aeTitle,
+			SendingAETitle:             a.calling,
+			ReceivingAETitle:           a.srv.s.aeTitle,
+		})
+		if _, err := obj.Write(meta); err != nil {
+			return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+		}
+	}
+	if err := sp.writeTo(obj); err != nil {
+		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+	}
+	// The rest (pixel data and anything after it) goes from the socket's
+	// buffer to storage without being parsed.
+	ow := &errWriter{w: obj}
+	if _, err := data.WriteTo(ow); err != nil {
+		if ow.err == nil {
+			return nil, err // reading failed: the association is over
+		}
+		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: ow.err}
+	}
+	if h.PixelData != nil && h.PixelData.Length != dicom.UndefinedLength && !ts.Deflated {
+		if end := h.Length + int64(h.PixelData.Length); data.Count() < end {
+			return nil, dimse.Errorf(dimse.StatusUnparsable, "pixel data truncated: %d of %d bytes", data.Count()-h.Length, h.PixelData.Length)
+		}
+	}
+	res, err := obj.Commit(context.Background())
+	committed = true
+	if err != nil {
+		if errors.Is(err, storage.ErrDuplicate) {
+			return nil, &dimse.StatusError{Status: dimse.StatusDuplicate, Comment: "SOP instance already stored", Err: err}
+		}
+		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+	}
+	ev.File = res.Location
+	ev.Duplicate = res.Duplicate
+	ev.Bytes = data.Count()
+	return ev, nil
+}
+
+// errWriter remembers the first error of its writer, so that a failed
+// write to storage can be told from a failed read from the network.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}
+
+func isParseError(err error) bool {
+	var pe *dicom.ParseError
+	return errors.As(err, &pe)
+}
+
+// check validates the parsed header against the command and the context and
+// builds the storage key.
+func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Header) (storage.Key, *FileStoredEvent, error) {
+	for _, e := range h.Elements {
+		if e.Tag.Group() == 0x0002 {
+			return storage.Key{}, nil, dimse.Errorf(dimse.StatusFileMetaInDataSet, "data set carries file meta element %s", e.Tag)
+		}
+		if e.Tag.Group() > 0x0002 {
+			break
+		}
+	}
+	sopClass, _ := h.UID(dicom.TagSOPClassUID)
+	sopInst, _ := h.UID(dicom.TagSOPInstanceUID)
+	study, _ := h.UID(dicom.TagStudyInstanceUID)
+	series, _ := h.UID(dicom.TagSeriesInstanceUID)
+	switch {
+	case sopClass == "":
+		return storage.Key{}, nil, dimse.Errorf(dimse.StatusDataSetMismatch, "data set has no SOP Class UID")
+	case sopClass != cmd.AffectedSOPClassUID:
+		return storage.Key{}, nil, dimse.Errorf(dimse.StatusDataSetMismatch, "SOP Class UID %s differs from the command's", sopClass)
+	case sopInst != cmd.AffectedSOPInstanceUID:
+		return storage.Key{}, nil, dimse.Errorf(dimse.StatusInstanceMismatch, "SOP Instance UID differs from the command's")
+	}
+	key := storage.Key{StudyInstanceUID: study, SeriesInstanceUID: series, SOPInstanceUID: sopInst}
+	if err := key.Validate(); err != nil {
+		return storage.Key{}, nil, &dimse.StatusError{Status: dimse.StatusBadUID, Comment: shortUIDError(key), Err: err}
+	}
+	ev := &FileStoredEvent{
+		SOPInstanceUID:    sopInst,
+		SOPClassUID:       sopClass,
+		StudyInstanceUID:  study,
+		SeriesInstanceUID: series,
+		Tags:              map[string]string{},
+		CallingAETitle:    a.calling,
+		CalledAETitle:     a.called,
+		RemoteAddr:        a.remote,
+	}
+	return key, ev, nil
+}
+
+func shortUIDError(k storage.Key) string {
+	switch {
+	case !storage.ValidUID(k.StudyInstanceUID):
+		return "missing or invalid Study Instance UID"
+	case !storage.ValidUID(k.SeriesInstanceUID):
+		return "missing or invalid Series Instance UID"
+	}
+	return "missing or invalid SOP Instance UID"
+}
+
+// spool holds the header bytes of a data set: in memory up to
+// maxSpoolMemory, then in a temporary file.
+type spool struct {
+	mem  *bytes.Buffer
+	file *os.File
+	err  error
+}
+
+var spoolPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func newSpool() *spool {
+	b := spoolPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return &spool{mem: b}
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.file == nil && s.mem.Len()+len(p) > maxSpoolMemory {
+		f, err := os.CreateTemp("", ".dicomrecv-spool-*")
+		if err != nil {
+			s.err = err
+			return 0, err
+		}
+		os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
+		if _, err := f.Write(s.mem.Bytes()); err != nil {
+			f.Close()
+			s.err = err
+			return 0, err
+		}
+		s.file = f
+		s.mem.Reset()
+	}
+	if s.file != nil {
+		n, err := s.file.Write(p)
+		if err != nil {
+			s.err = err
+		}
+		return n, err
+	}
+	return s.mem.Write(p)
+}
+
+func (s *spool) writeTo(w io.Writer) error {
+	if s.file == nil {
+		_, err := w.Write(s.mem.Bytes())
+		return err
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.file)
+	return err
+}
+
+func (s *spool) close() {
+	if s.file != nil {
+		s.file.Close()
+	}
+	if s.mem.Cap() <= 1<<20 {
+		spoolPool.Put(s.mem)
+	}
+}
+
+func trimAE(b []byte) string {
+	return string(bytes.Trim(b, " \x00"))
+}

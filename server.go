@@ -1,0 +1,250 @@
+// Package dicomrecv is a DICOM C-STORE SCP: a receiver that accepts
+// associations from modalities, PACS and routers, answers C-ECHO, stores
+// every C-STORE'd object atomically on disk (or S3), and tells the caller
+// about each stored file.
+//
+// A Server is configured with a Config, started with Start and stopped with
+// Shutdown, like net/http.Server:
+//
+//	srv, err := dicomrecv.New(dicomrecv.Config{Port: 11112, OutDir: "./dicom-storage"})
+//	if err != nil { ... }
+//	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { log.Println(ev.File) })
+//	if err := srv.Start(); err != nil { ... }
+//	defer srv.Shutdown(context.Background())
+package dicomrecv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/storage"
+	"github.com/dicomrecv/dicomrecv/storage/fs"
+)
+
+var stderr io.Writer = os.Stderr
+
+// ErrServerClosed is returned by Start after Shutdown.
+var ErrServerClosed = errors.New("dicomrecv: server closed")
+
+// Server is a DICOM receiver. Create it with New.
+type Server struct {
+	s   *settings
+	log *slog.Logger
+
+	hmu       sync.Mutex
+	onStarted []func(ServerStartedEvent)
+	onStored  []func(FileStoredEvent)
+	onError   []func(ErrorEvent)
+
+	events       chan any
+	dispatchDone chan struct{}
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	ln       net.Listener
+	backend  storage.Backend
+	conns    map[*association]struct{}
+	connWG   sync.WaitGroup
+	acceptWG sync.WaitGroup
+	active   atomic.Int64
+	policy   *assoc.Policy
+}
+
+// New validates cfg and returns a Server that is not yet listening. Every
+// bad field is reported as a *ConfigError naming it.
+func New(cfg Config) (*Server, error) {
+	s, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	srv := &Server{
+		s:            s,
+		log:          s.log,
+		events:       make(chan any, MaxPendingEvents),
+		dispatchDone: make(chan struct{}),
+		conns:        map[*association]struct{}{},
+	}
+	srv.policy = &assoc.Policy{
+		AETitle:                   s.aeTitle,
+		AbstractSyntax:            s.abstract,
+		TransferSyntax:            s.transfer,
+		MaxPDULength:              s.maxPDU,
+		ImplementationClassUID:    ImplementationClassUID,
+		ImplementationVersionName: ImplementationVersionName,
+	}
+	return srv, nil
+}
+
+// Start opens the storage, binds the listening socket and starts accepting
+// associations in the background. It returns once the server listens, or
+// the error that prevented it (a bind error, an unusable storage directory).
+func (srv *Server) Start() error {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		return ErrServerClosed
+	}
+	if srv.started {
+		return errors.New("dicomrecv: server already started")
+	}
+	backend, err := srv.openBackend()
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(srv.s.Host, strconv.Itoa(srv.s.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		backend.Close()
+		return fmt.Errorf("dicomrecv: listen on %s: %w", addr, err)
+	}
+	srv.ln = ln
+	srv.backend = backend
+	srv.started = true
+	go srv.dispatch()
+	port := ln.Addr().(*net.TCPAddr).Port
+	srv.log.Info("listening", "addr", ln.Addr().String(), "aeTitle", srv.s.aeTitle, "storage", srv.storageName())
+	srv.emit(ServerStartedEvent{Message: "Server started", Port: port, AETitle: srv.s.aeTitle})
+	srv.acceptWG.Add(1)
+	go srv.acceptLoop(ln)
+	return nil
+}
+
+func (srv *Server) storageName() string {
+	if fb, ok := srv.backend.(*fs.Backend); ok {
+		return fb.Dir()
+	}
+	return srv.s.StorageBackend
+}
+
+func (srv *Server) openBackend() (storage.Backend, error) {
+	switch srv.s.StorageBackend {
+	case BackendFilesystem:
+		b, err := fs.New(fs.Config{Dir: srv.s.OutDir, NoFsync: !srv.s.fsync, Duplicate: srv.s.duplicate, Logger: srv.log})
+		if err != nil {
+			return nil, fmt.Errorf("dicomrecv: outDir %q: %w", srv.s.OutDir, err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("dicomrecv: storage backend %q not available", srv.s.StorageBackend)
+}
+
+// Addr returns the listening address, or nil before Start.
+func (srv *Server) Addr() net.Addr {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.ln == nil {
+		return nil
+	}
+	return srv.ln.Addr()
+}
+
+// acceptLoop accepts connections until the listener closes. Temporary
+// errors (e.g. too many open files) back off and retry, as net/http does: an
+// accept error never ends the server.
+func (srv *Server) acceptLoop(ln net.Listener) {
+	defer srv.acceptWG.Done()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			srv.log.Warn("accept failed; retrying", "err", err, "delay", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+			_ = tc.SetKeepAlive(true)
+		}
+		a := srv.newAssociation(nc)
+		srv.mu.Lock()
+		if srv.closed {
+			srv.mu.Unlock()
+			nc.Close()
+			return
+		}
+		srv.conns[a] = struct{}{}
+		srv.connWG.Add(1)
+		srv.mu.Unlock()
+		go func() {
+			defer srv.connWG.Done()
+			a.serve()
+			srv.mu.Lock()
+			delete(srv.conns, a)
+			srv.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections,
+// rejects associations that are still negotiating, lets established
+// associations finish until ctx is done, then aborts the rest (A-ABORT). It
+// then delivers the pending events and closes the storage. It returns
+// ctx.Err() when associations had to be aborted.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		return nil
+	}
+	srv.closed = true
+	started := srv.started
+	ln := srv.ln
+	srv.mu.Unlock()
+	if !started {
+		return nil
+	}
+	ln.Close()
+	srv.acceptWG.Wait()
+
+	done := make(chan struct{})
+	go func() {
+		srv.connWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		srv.mu.Lock()
+		for a := range srv.conns {
+			a.abort("server shutdown deadline")
+		}
+		srv.mu.Unlock()
+		<-done
+	}
+	close(srv.events)
+	<-srv.dispatchDone
+	if cerr := srv.backend.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	srv.log.Info("stopped")
+	return err
+}
+
+// shuttingDown reports whether Shutdown was called.
+func (srv *Server) shuttingDown() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.closed
+}

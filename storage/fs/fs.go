@@ -1,0 +1,358 @@
+// Package fs stores objects in a directory tree:
+// {dir}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm.
+//
+// Every object is written to a temporary file under {dir}/.dicomrecv/tmp,
+// fsync'd (unless disabled), and moved to its final name with an atomic
+// rename (overwrite) or link (keep/reject: the link fails if the name
+// exists, so two associations storing the same instance at once cannot both
+// win); the directory is then fsync'd. A reader never sees a partial file,
+// and an object whose Commit returned survives a power cut. All paths are
+// resolved inside an os.Root, so nothing is ever written outside dir.
+package fs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/dicomrecv/dicomrecv/storage"
+)
+
+// Names inside the storage directory that are ours. They start with a dot
+// so that tools scanning the tree skip them.
+const (
+	// StateDir holds the receiver's own files (temporary files, the study
+	// journal).
+	StateDir = ".dicomrecv"
+	// TempDir holds objects being received.
+	TempDir = StateDir + "/tmp"
+	// tempSuffix marks our temporary files; only these are removed at
+	// start-up.
+	tempSuffix = ".dcm.tmp"
+)
+
+// Config configures a filesystem backend.
+type Config struct {
+	// Dir is the root of the tree. It is created if missing.
+	Dir string
+	// NoFsync skips fsync of files and directories (faster; an answered
+	// object may then be lost in a power cut, though never seen partial).
+	NoFsync bool
+	// Duplicate says what Commit does when the instance is already stored.
+	Duplicate storage.DuplicatePolicy
+	// Logger receives warnings (e.g. temporary files cleaned at start-up).
+	Logger *slog.Logger
+}
+
+// Backend is a filesystem storage.Backend.
+type Backend struct {
+	cfg  Config
+	dir  string // absolute
+	root *os.Root
+
+	mu      sync.Mutex
+	dirSeen map[string]struct{} // series directories known to exist
+}
+
+// New opens (creating if needed) the directory tree, checks that it is
+// writable, and removes temporary files left by an earlier crash.
+func New(cfg Config) (*Backend, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("fs: no directory")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("fs: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("fs: cannot create storage directory: %w", err)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("fs: cannot open storage directory: %w", err)
+	}
+	b := &Backend{cfg: cfg, dir: abs, root: root, dirSeen: map[string]struct{}{}}
+	if err := root.MkdirAll(TempDir, 0o755); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("fs: cannot create %s: %w", filepath.Join(abs, TempDir), err)
+	}
+	if err := b.cleanTemp(); err != nil {
+		root.Close()
+		return nil, err
+	}
+	if err := b.Check(context.Background()); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Dir returns the absolute storage directory.
+func (b *Backend) Dir() string { return b.dir }
+
+// Root returns the os.Root of the storage directory, for other writers that
+// must stay inside it (the study journal).
+func (b *Backend) Root() *os.Root { return b.root }
+
+func (b *Backend) cleanTemp() error {
+	entries, err := fs.ReadDir(b.root.FS(), TempDir)
+	if err != nil {
+		return fmt.Errorf("fs: cannot read %s: %w", TempDir, err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), tempSuffix) {
+			if err := b.root.Remove(TempDir + "/" + e.Name()); err == nil {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		b.cfg.Logger.Warn("removed temporary files of interrupted transfers", "count", n, "dir", filepath.Join(b.dir, TempDir))
+	}
+	return nil
+}
+
+// Check verifies that the tree is writable now: it creates, syncs and
+// removes a probe file in the temporary directory. It fails when the
+// directory was removed or replaced by a file, or the disk is full.
+func (b *Backend) Check(ctx context.Context) error {
+	name := TempDir + "/.probe-" + randomName() + tempSuffix
+	f, err := b.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("fs: storage directory %s is not writable: %w", b.dir, err)
+	}
+	_, werr := f.Write([]byte("probe"))
+	cerr := f.Close()
+	_ = b.root.Remove(name)
+	if werr != nil {
+		return fmt.Errorf("fs: storage directory %s is not writable: %w", b.dir, werr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("fs: storage directory %s is not writable: %w", b.dir, cerr)
+	}
+	return nil
+}
+
+// Close releases the directory handle.
+func (b *Backend) Close() error { return b.root.Close() }
+
+// Create starts an object in a temporary file.
+func (b *Backend) Create(ctx context.Context, key storage.Key) (storage.Object, error) {
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
+	tmp := TempDir + "/." + key.SOPInstanceUID + "-" + randomName() + tempSuffix
+	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("fs: cannot create temporary file: %w", err)
+	}
+	return &object{b: b, key: key, tmp: tmp, f: f}, nil
+}
+
+type object struct {
+	b   *Backend
+	key storage.Key
+	tmp string
+	f   *os.File
+	n   int64
+	err error
+}
+
+func (o *object) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.f.Write(p)
+	o.n += int64(n)
+	if err != nil {
+		o.err = fmt.Errorf("fs: write: %w", err)
+		return n, o.err
+	}
+	return n, nil
+}
+
+func (o *object) Abort() error {
+	if o.f != nil {
+		o.f.Close()
+		o.f = nil
+	}
+	if o.tmp == "" {
+		return nil
+	}
+	err := o.b.root.Remove(o.tmp)
+	o.tmp = ""
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (o *object) Commit(ctx context.Context) (storage.Result, error) {
+	res, err := o.commit()
+	if err != nil {
+		o.Abort()
+		return storage.Result{}, err
+	}
+	return res, nil
+}
+
+func (o *object) commit() (storage.Result, error) {
+	if o.err != nil {
+		return storage.Result{}, o.err
+	}
+	if !o.b.cfg.NoFsync {
+		if err := o.f.Sync(); err != nil {
+			return storage.Result{}, fmt.Errorf("fs: fsync: %w", err)
+		}
+	}
+	if err := o.f.Close(); err != nil {
+		o.f = nil
+		return storage.Result{}, fmt.Errorf("fs: close: %w", err)
+	}
+	o.f = nil
+	seriesDir := o.key.StudyInstanceUID + "/" + o.key.SeriesInstanceUID
+	if err := o.b.ensureDir(seriesDir); err != nil {
+		return storage.Result{}, err
+	}
+	final := o.key.Path()
+	res := storage.Result{Location: filepath.Join(o.b.dir, filepath.FromSlash(final)), Bytes: o.n}
+	// Link fails with EEXIST when the name is taken: an atomic
+	// "create if absent" that no concurrent commit can race.
+	err := o.b.root.Link(o.tmp, final)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The series directory was removed behind our back: forget it and
+		// try once more.
+		o.b.forgetDir(seriesDir)
+		if err := o.b.ensureDir(seriesDir); err != nil {
+			return storage.Result{}, err
+		}
+		err = o.b.root.Link(o.tmp, final)
+	}
+	switch {
+	case err == nil:
+		_ = o.b.root.Remove(o.tmp)
+		o.tmp = ""
+	case errors.Is(err, fs.ErrExist):
+		res.Duplicate = true
+		switch o.b.cfg.Duplicate {
+		case storage.Keep:
+			_ = o.b.root.Remove(o.tmp)
+			o.tmp = ""
+			return res, nil // nothing changed on disk
+		case storage.Reject:
+			return storage.Result{}, storage.ErrDuplicate
+		default:
+			if err := o.b.root.Rename(o.tmp, final); err != nil {
+				return storage.Result{}, fmt.Errorf("fs: rename: %w", err)
+			}
+			o.tmp = ""
+		}
+	case isLinkUnsupported(err):
+		// Filesystems without hard links: fall back to rename, which
+		// overwrites; keep/reject then check first (racy, documented).
+		if _, serr := o.b.root.Stat(final); serr == nil {
+			res.Duplicate = true
+			if o.b.cfg.Duplicate != storage.Overwrite {
+				_ = o.b.root.Remove(o.tmp)
+				o.tmp = ""
+				if o.b.cfg.Duplicate == storage.Reject {
+					return storage.Result{}, storage.ErrDuplicate
+				}
+				return res, nil
+			}
+		}
+		if err := o.b.root.Rename(o.tmp, final); err != nil {
+			return storage.Result{}, fmt.Errorf("fs: rename: %w", err)
+		}
+		o.tmp = ""
+	default:
+		return storage.Result{}, fmt.Errorf("fs: link: %w", err)
+	}
+	if !o.b.cfg.NoFsync {
+		if err := o.b.syncDir(seriesDir); err != nil {
+			return storage.Result{}, err
+		}
+	}
+	return res, nil
+}
+
+func isLinkUnsupported(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EMLINK)
+}
+
+// ensureDir creates study/series directories as needed and, when it
+// created one, fsyncs its parent so the new entry is durable too.
+func (b *Backend) ensureDir(seriesDir string) error {
+	b.mu.Lock()
+	_, ok := b.dirSeen[seriesDir]
+	b.mu.Unlock()
+	if ok {
+		return nil
+	}
+	study, _, _ := strings.Cut(seriesDir, "/")
+	for _, d := range []struct{ dir, parent string }{{study, "."}, {seriesDir, study}} {
+		err := b.root.Mkdir(d.dir, 0o755)
+		switch {
+		case err == nil:
+			if !b.cfg.NoFsync {
+				if err := b.syncDir(d.parent); err != nil {
+					return err
+				}
+			}
+		case errors.Is(err, fs.ErrExist):
+			fi, serr := b.root.Stat(d.dir)
+			if serr != nil {
+				return fmt.Errorf("fs: %s: %w", d.dir, serr)
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("fs: %s exists and is not a directory", filepath.Join(b.dir, d.dir))
+			}
+		default:
+			return fmt.Errorf("fs: cannot create directory: %w", err)
+		}
+	}
+	b.mu.Lock()
+	if len(b.dirSeen) > 100000 {
+		clear(b.dirSeen)
+	}
+	b.dirSeen[seriesDir] = struct{}{}
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *Backend) forgetDir(seriesDir string) {
+	b.mu.Lock()
+	delete(b.dirSeen, seriesDir)
+	b.mu.Unlock()
+}
+
+func (b *Backend) syncDir(name string) error {
+	d, err := b.root.Open(name)
+	if err != nil {
+		return fmt.Errorf("fs: open directory for fsync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fs: fsync directory: %w", err)
+	}
+	return nil
+}
+
+func randomName() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
