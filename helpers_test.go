@@ -40,6 +40,12 @@ type testServer struct {
 // temporary directory. Logs go to the test log.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith is startServer with a hook on the Server before Start.
+func startServerWith(t testing.TB, cfg Config, hook func(*Server)) *testServer {
+	t.Helper()
 	if cfg.OutDir == "" && cfg.StorageBackend == "" {
 		cfg.OutDir = t.TempDir()
 	}
@@ -69,6 +75,9 @@ func startServer(t testing.TB, cfg Config) *testServer {
 		ts.errs = append(ts.errs, ev)
 		ts.mu.Unlock()
 	})
+	if hook != nil {
+		hook(srv)
+	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
