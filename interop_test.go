@@ -338,3 +338,43 @@ func TestInteropEchoscu(t *testing.T) {
 		t.Fatalf("echoscu: %v\n%s", err, out)
 	}
 }
+
+// A regular file where the study directory must go makes storage fail for
+// real (even as root): storescu sees "Refused: OutOfResources", nothing
+// partial is left, and the next C-STORE on the same association succeeds.
+func TestInteropStorageFailure(t *testing.T) {
+	var ct, mr *sample
+	for _, s := range loadSamples(t) {
+		switch s.name {
+		case "CT_small.dcm":
+			ct = s
+		case "MR_small.dcm":
+			mr = s
+		}
+	}
+	if ct == nil || mr == nil || ct.study == mr.study {
+		t.Fatal("samples CT_small.dcm and MR_small.dcm of two studies needed")
+	}
+	ts := startServer(t, Config{})
+	if err := os.WriteFile(filepath.Join(ts.dir, ct.study), []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := ts.storescu(t, []string{"-nh"}, ct.path, mr.path)
+	rsp := storeResponses(out)
+	if len(rsp) != 2 || !strings.Contains(rsp[0], "OutOfResources") || rsp[1] != "Success" {
+		t.Fatalf("storescu responses %q, want [Refused: OutOfResources Success]\n%s", rsp, lastLines(out, 15))
+	}
+	if strings.Count(out, "Requesting Association") != 1 {
+		t.Fatalf("storescu opened more than one association:\n%s", out)
+	}
+	n, names := countFiles(t, ts.dir)
+	if n != 2 { // the blocking file and MR_small
+		t.Fatalf("files after the failure: %v", names)
+	}
+	if _, err := os.Stat(storedPath(ts.dir, mr.study, mr.series, mr.sop)); err != nil {
+		t.Fatal(err)
+	}
+	if evs := ts.waitStored(t, 1); len(evs) != 1 || evs[0].SOPInstanceUID != mr.sop {
+		t.Fatalf("events %+v", evs)
+	}
+}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"reflect"
@@ -81,7 +83,7 @@ func loadConfigFile(path string) (*fileConfig, error) {
 func parseConfig(data []byte) (*fileConfig, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config: not valid JSON or YAML: %w", err)
 	}
 	fc := &fileConfig{}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
+)
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, err string
+	}{
+		{"seed options as JSON", `{"port": 4446, "callingAeTitle": "MY-SCP", "outDir": "./x", "verbose": true,
+			"storeWithFileMeta": false, "strict": true, "maxPduLength": 32768, "abstractSyntaxMode": "Custom",
+			"abstractSyntaxes": ["CTImageStorage"], "transferSyntaxMode": "UncompressedOnly"}`, ""},
+		{"YAML", "port: 4446\naeTitle: MY-SCP\nfsync: false\nidleTimeout: 2.5\n", ""},
+		{"empty file", "", ""},
+		{"unknown key with suggestion", `{"callingAETitle": "X"}`, `unknown key "callingAETitle" (did you mean "callingAeTitle"?)`},
+		{"unknown key far from any", `{"colour": "blue"}`, `unknown key "colour"`},
+		{"wrong type names the key", `{"port": "eleven"}`, `key "port"`},
+		{"duplicate key", "port: 1\nport: 2\n", `"port" appears twice`},
+		{"alias disagrees", `{"callingAeTitle": "A", "aeTitle": "B"}`, "disagree"},
+		{"not an object", `[1, 2]`, "one object"},
+		{"not JSON or YAML", `{"port": `, "not valid JSON or YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc, err := parseConfig([]byte(tc.in))
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var cfg dicomrecv.Config
+				var cli cliSettings
+				if err := fc.apply(&cfg, &cli); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("err %v, want it to contain %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestApplyConfig(t *testing.T) {
+	fc, err := parseConfig([]byte(`{"port": 4446, "callingAeTitle": "MY-SCP", "storeWithFileMeta": false,
+		"idleTimeout": 0, "dimseTimeout": 1.5, "maxAssociations": 0, "shutdownTimeout": 3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := dicomrecv.Config{Port: defaultPort}
+	cli := cliSettings{}
+	if err := fc.apply(&cfg, &cli); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port != 4446 || cfg.AETitle != "MY-SCP" || !cfg.DatasetOnly || cfg.IdleTimeout >= 0 ||
+		cfg.DIMSETimeout != 1500*time.Millisecond || cfg.MaxAssociations >= 0 || cli.shutdownTimeout != 3*time.Second {
+		t.Fatalf("applied: %+v %+v", cfg, cli)
+	}
+	if _, err := parseConfigApply(`{"dimseTimeout": -1}`); err == nil {
+		t.Fatal("negative timeout accepted")
+	}
+}
+
+func parseConfigApply(s string) (*dicomrecv.Config, error) {
+	fc, err := parseConfig([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	var cfg dicomrecv.Config
+	var cli cliSettings
+	return &cfg, fc.apply(&cfg, &cli)
+}
+
+// Bad values are start-up errors that name the file's key.
+func TestRunConfigErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ file, want string }{
+		{`{"maxPduLength": 100}`, "maxPduLength"},
+		{`{"callingAeTitle": "WAY-TOO-LONG-AE-TITLE"}`, "callingAeTitle"},
+		{`{"abstractSyntaxMode": "Custom", "abstractSyntaxes": ["CTImageStorag"]}`, "abstractSyntaxes"},
+		{`{"duplicatePolicy": "sometimes"}`, "duplicatePolicy"},
+		{`{"outDirectory": "x"}`, `"outDirectory"`},
+	} {
+		path := filepath.Join(dir, "c.json")
+		os.WriteFile(path, []byte(tc.file), 0o644)
+		var stderr strings.Builder
+		code := run([]string{"--config", path, "--out-dir", dir}, &strings.Builder{}, &stderr, nil)
+		if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming %s", tc.file, code, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out strings.Builder
+	if code := run([]string{"version"}, &out, &strings.Builder{}, nil); code != 0 || !strings.HasPrefix(out.String(), "dicomrecv ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+}
+
+// buildBinary builds the command once per test binary.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dicomrecv")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// event is one JSON line of the command's stdout.
+type event struct {
+	Event string          `json:"event"`
+	Time  time.Time       `json:"time"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// process is a running dicomrecv.
+type process struct {
+	cmd    *exec.Cmd
+	events chan event
+	port   int
+}
+
+func startProcess(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, events: make(chan event, 100)}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var ev event
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				t.Errorf("stdout line is not a JSON event: %q", sc.Text())
+				continue
+			}
+			p.events <- ev
+		}
+		close(p.events)
+	}()
+	ev := p.next(t)
+	var started dicomrecv.ServerStartedEvent
+	if ev.Event != "ServerStarted" || json.Unmarshal(ev.Data, &started) != nil || started.Port == 0 {
+		t.Fatalf("first event %+v", ev)
+	}
+	p.port = started.Port
+	return p
+}
+
+func (p *process) next(t *testing.T) event {
+	t.Helper()
+	select {
+	case ev, ok := <-p.events:
+		if !ok {
+			t.Fatal("stdout closed")
+		}
+		return ev
+	case <-time.After(20 * time.Second):
+		t.Fatal("no event")
+	}
+	return event{}
+}
+
+// The command on port 0: ServerStarted carries the bound port, a stored file
+// is a FileStored line, and SIGTERM exits 0.
+func TestCommandEndToEnd(t *testing.T) {
+	storescu := testutil.RequireTool(t, "storescu")
+	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
+	testutil.RequireFile(t, sample)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "storescp.yaml")
+	os.WriteFile(cfg, []byte("callingAeTitle: FILE-AE\nport: 11112\nfsync: false\n"), 0o644)
+	p := startProcess(t, bin, "--config", cfg, "--port", "0", "--aet", "FLAG-AE", "--out-dir", filepath.Join(dir, "store"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, storescu, "-v", "-aec", "FLAG-AE", "127.0.0.1", fmt.Sprint(p.port), sample).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Received Store Response (Success)") {
+		t.Fatalf("storescu: %v\n%s", err, out)
+	}
+	ev := p.next(t)
+	var fs dicomrecv.FileStoredEvent
+	if ev.Event != "FileStored" || json.Unmarshal(ev.Data, &fs) != nil {
+		t.Fatalf("event %+v", ev)
+	}
+	if !strings.HasPrefix(fs.File, filepath.Join(dir, "store")) || fs.CalledAETitle != "FLAG-AE" || fs.Tags == nil {
+		t.Fatalf("FileStored %+v", fs)
+	}
+	if _, err := os.Stat(fs.File); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
