@@ -152,13 +152,13 @@ func cfgErr(field, format string, args ...any) error {
 // settings is a validated, normalised Config.
 type settings struct {
 	Config
-	fsync      bool
-	duplicate  storage.DuplicatePolicy
-	abstract   func(string) bool
-	transfer   func(string) bool
-	aeTitle    string
-	maxPDU     uint32
-	log        *slog.Logger
+	fsync     bool
+	duplicate storage.DuplicatePolicy
+	abstract  func(string) bool
+	transfer  func(string) bool
+	aeTitle   string
+	maxPDU    uint32
+	log       *slog.Logger
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -30,9 +30,9 @@ type testServer struct {
 	port int
 	dir  string
 
-	mu     sync.Mutex
-	stored []FileStoredEvent
-	errs   []ErrorEvent
+	mu       sync.Mutex
+	stored   []FileStoredEvent
+	errs     []ErrorEvent
 	storedCh chan FileStoredEvent
 }
 

@@ -212,9 +212,9 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 	}
 	setStr(&cfg.DuplicatePolicy, fc.DuplicatePolicy)
 	for _, d := range []struct {
-		key string
-		src *seconds
-		dst *time.Duration
+		key        string
+		src        *seconds
+		dst        *time.Duration
 		zeroIsNone bool
 	}{
 		{"artimTimeout", fc.ARTIMTimeout, &cfg.ARTIMTimeout, true},
