@@ -217,3 +217,5 @@ func TestCommandEndToEnd(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
+
+func execCommand(bin string, args ...string) *exec.Cmd { return exec.Command(bin, args...) }

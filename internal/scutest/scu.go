@@ -289,3 +289,34 @@ func (c *Conn) ExpectClosed() ([]byte, error) {
 	_, err := io.Copy(&buf, c.NC)
 	return buf.Bytes(), err
 }
+
+// StoreStream sends a C-STORE-RQ whose data set is read from r (n bytes),
+// fragmented to the receiver's maximum PDU length without holding the data
+// set in memory, and returns the response.
+func (c *Conn) StoreStream(ctx byte, sopClass, sopInstance string, r io.Reader, n int64) (*dimse.Command, error) {
+	cmd := dimse.AppendCommand(nil, &dimse.Command{Field: dimse.CStoreRQ, MessageID: c.nextID(),
+		AffectedSOPClassUID: sopClass, AffectedSOPInstanceUID: sopInstance, HasDataSetType: true, DataSetType: 0})
+	if err := c.W.WriteMessage(ctx, true, cmd, c.PeerMax); err != nil {
+		return nil, err
+	}
+	max := int64(c.PeerMax)
+	if max == 0 || max > 1<<20 {
+		max = 1 << 20
+	}
+	buf := make([]byte, max-pdu.PDVHeaderLength)
+	for sent := int64(0); ; {
+		k := min(int64(len(buf)), n-sent)
+		if _, err := io.ReadFull(r, buf[:k]); err != nil {
+			return nil, err
+		}
+		sent += k
+		last := sent == n
+		if err := c.W.WritePDataTF(&pdu.PDataTF{PDVs: []pdu.PDV{{ContextID: ctx, Last: last, Data: buf[:k]}}}); err != nil {
+			return nil, err
+		}
+		if last {
+			break
+		}
+	}
+	return c.ReadResponse()
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dicomrecv/dicomrecv/internal/scutest"
+)
+
+// BenchmarkReceive1GiB sends one object with 1 GiB of pixel data to the
+// dicomrecv command in a separate process and reports the receiver's peak
+// resident set size (VmHWM) and throughput. Run it with
+//
+//	go test -run '^$' -bench Receive1GiB -benchtime 1x ./cmd/dicomrecv
+func BenchmarkReceive1GiB(b *testing.B) {
+	const pixels = 1 << 30
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	cfg := dir + "/c.yaml"
+	os.WriteFile(cfg, []byte("fsync: false\n"), 0o644)
+	p := startBenchProcess(b, bin, "--config", cfg, "--port", "0", "--out-dir", dir+"/store")
+	const ct = "1.2.840.10008.5.1.4.1.1.2"
+	for i := 0; b.Loop(); i++ {
+		c, err := scutest.Associate("127.0.0.1:"+strconv.Itoa(p.port), scutest.Options{
+			Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.NC.SetDeadline(time.Now().Add(10 * time.Minute))
+		sop := fmt.Sprintf("1.2.3.4.%d", i)
+		header := bigHeader(ct, sop, pixels)
+		r := io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, pixels))
+		start := time.Now()
+		rsp, err := c.StoreStream(1, ct, sop, r, int64(len(header))+pixels)
+		if err != nil || rsp.Status != 0 {
+			b.Fatalf("store: %v %+v", err, rsp)
+		}
+		elapsed := time.Since(start)
+		c.Release()
+		b.ReportMetric(float64(pixels)/elapsed.Seconds()/1e6, "MB/s")
+	}
+	hwm, err := vmHWM(p.pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(hwm)/1024, "peak-RSS-MiB")
+}
+
+// benchProcess is a dicomrecv started for a benchmark.
+type benchProcess struct {
+	pid, port int
+}
+
+func startBenchProcess(b *testing.B, bin string, args ...string) *benchProcess {
+	b.Helper()
+	cmd := execCommand(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		b.Fatal("no ServerStarted line")
+	}
+	line := sc.Text()
+	i := strings.Index(line, `"port":`)
+	if i < 0 {
+		b.Fatalf("first line %q", line)
+	}
+	port, _ := strconv.Atoi(strings.TrimRight(strings.SplitN(line[i+7:], ",", 2)[0], "}"))
+	go io.Copy(io.Discard, stdout)
+	return &benchProcess{pid: cmd.Process.Pid, port: port}
+}
+
+// vmHWM reads the peak resident set size of a process in KiB.
+func vmHWM(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strconv.Atoi(strings.Fields(l)[1])
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM")
+}
+
+// bigHeader is a minimal CT data set in explicit VR little endian up to the
+// header of a pixel data element of n bytes.
+func bigHeader(class, sop string, n uint32) []byte {
+	var b []byte
+	el := func(g, e uint16, vr string, v string) {
+		if len(v)%2 == 1 {
+			v += "\x00"
+		}
+		b = binary.LittleEndian.AppendUint16(b, g)
+		b = binary.LittleEndian.AppendUint16(b, e)
+		b = append(b, vr...)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+		b = append(b, v...)
+	}
+	el(0x0008, 0x0016, "UI", class)
+	el(0x0008, 0x0018, "UI", sop)
+	el(0x0020, 0x000D, "UI", "1.2.3.4")
+	el(0x0020, 0x000E, "UI", "1.2.3.4.1")
+	b = append(b, 0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0)
+	return binary.LittleEndian.AppendUint32(b, n)
+}
+
+// patternReader yields a repeating byte pattern.
+type patternReader struct{}
+
+func (patternReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(i)
+	}
+	return len(p), nil
+}
