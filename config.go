@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -130,6 +131,15 @@ type Config struct {
 	// negative value means no limit).
 	MaxAssociations int
 
+	// ExtractTags names the attributes rendered into each FileStoredEvent's
+	// Tags (and the study event's levels): keywords ("PatientName"), tags
+	// ("00100010" or "(0010,0010)"), or the seed's tag sets as "@default",
+	// "@ct", ... (see CommonTagSets). Unknown names are errors.
+	ExtractTags []string
+	// ExtractCustomTags are private or vendor tags to extract under names
+	// of the user's choosing; they are rendered whatever their VR.
+	ExtractCustomTags []CustomTag
+
 	// Verbose logs every association, context, stored file and failure.
 	Verbose bool
 	// Logger receives the logs; nil means text to stderr.
@@ -158,6 +168,7 @@ type settings struct {
 	transfer  func(string) bool
 	aeTitle   string
 	maxPDU    uint32
+	extract   []dicom.ExtractSpec
 	log       *slog.Logger
 }
 
@@ -220,6 +231,10 @@ func (c Config) validate() (*settings, error) {
 		return nil, err
 	}
 
+	if s.extract, err = resolveExtract(c.ExtractTags, c.ExtractCustomTags); err != nil {
+		return nil, err
+	}
+
 	s.ARTIMTimeout = orDefault(c.ARTIMTimeout, DefaultARTIMTimeout)
 	s.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
 	s.DIMSETimeout = orDefault(c.DIMSETimeout, DefaultDIMSETimeout)
@@ -258,7 +273,11 @@ func abstractPolicy(mode string, list []string) (func(string) bool, error) {
 			return nil, cfgErr("AbstractSyntaxes", "empty, but AbstractSyntaxMode is %q", ModeCustom)
 		}
 		set := map[string]bool{}
-		for _, name := range list {
+		names, err := expandSets(list, CommonSOPClasses())
+		if err != nil {
+			return nil, cfgErr("AbstractSyntaxes", "%v", err)
+		}
+		for _, name := range names {
 			uid, err := dicom.ResolveSOPClass(name)
 			if err != nil {
 				return nil, cfgErr("AbstractSyntaxes", "%v", err)
@@ -295,7 +314,11 @@ func transferPolicy(mode string, list []string) (func(string) bool, error) {
 		if len(list) == 0 {
 			return nil, cfgErr("TransferSyntaxes", "empty, but TransferSyntaxMode is %q", ModeCustom)
 		}
-		for _, name := range list {
+		names, err := expandSets(list, CommonTransferSyntaxes())
+		if err != nil {
+			return nil, cfgErr("TransferSyntaxes", "%v", err)
+		}
+		for _, name := range names {
 			uid, err := dicom.ResolveTransferSyntax(name)
 			if err != nil {
 				return nil, cfgErr("TransferSyntaxes", "%v", err)
@@ -306,6 +329,86 @@ func transferPolicy(mode string, list []string) (func(string) bool, error) {
 		return nil, cfgErr("TransferSyntaxMode", "%q: want %s, %s or %s", mode, ModeAll, ModeUncompressedOnly, ModeCustom)
 	}
 	return func(uid string) bool { return set[uid] }, nil
+}
+
+// expandSets replaces each "@name" of list by the set of that name
+// (matched without regard to case), keeping the other entries.
+func expandSets(list []string, sets map[string][]string) ([]string, error) {
+	var out []string
+	for _, name := range list {
+		if !strings.HasPrefix(name, "@") {
+			out = append(out, name)
+			continue
+		}
+		found := false
+		for k, v := range sets {
+			if strings.EqualFold(k, name[1:]) {
+				out = append(out, v...)
+				found = true
+				break
+			}
+		}
+		if !found {
+			keys := make([]string, 0, len(sets))
+			for k := range sets {
+				keys = append(keys, "@"+k)
+			}
+			sort.Strings(keys)
+			return nil, fmt.Errorf("%s: unknown set (known: %s)", name, strings.Join(keys, ", "))
+		}
+	}
+	return out, nil
+}
+
+// resolveExtract turns ExtractTags and ExtractCustomTags into extraction
+// specs, keyed by keyword (or, for a tag the dictionary does not know, by
+// its 8 hex digits) and by custom name.
+func resolveExtract(names []string, custom []CustomTag) ([]dicom.ExtractSpec, error) {
+	expanded, err := expandSets(names, tagSetsByName())
+	if err != nil {
+		return nil, cfgErr("ExtractTags", "%v", err)
+	}
+	var specs []dicom.ExtractSpec
+	seen := map[string]bool{}
+	for _, name := range expanded {
+		tag, entry, err := dicom.ResolveTag(name)
+		if err != nil {
+			return nil, cfgErr("ExtractTags", "%v", err)
+		}
+		key := entry.Keyword
+		if key == "" {
+			key = tag.Hex()
+		}
+		if !seen[key] {
+			seen[key] = true
+			specs = append(specs, dicom.ExtractSpec{Name: key, Tag: tag})
+		}
+	}
+	customNames := map[string]bool{}
+	for i, ct := range custom {
+		if len(ct.Tag) != 8 {
+			return nil, cfgErr("ExtractCustomTags", "entry %d: tag %q is not 8 hex digits (e.g. 00091001)", i+1, ct.Tag)
+		}
+		tag, err := dicom.ParseTag(ct.Tag)
+		if err != nil {
+			return nil, cfgErr("ExtractCustomTags", "entry %d: tag %q is not 8 hex digits (e.g. 00091001)", i+1, ct.Tag)
+		}
+		switch {
+		case strings.TrimSpace(ct.Name) == "" || ct.Name != strings.TrimSpace(ct.Name):
+			return nil, cfgErr("ExtractCustomTags", "entry %d (%s): name %q is empty or has surrounding spaces", i+1, ct.Tag, ct.Name)
+		case customNames[ct.Name]:
+			return nil, cfgErr("ExtractCustomTags", "name %q is used twice", ct.Name)
+		}
+		if _, ok := dicom.LookupKeyword(ct.Name); ok {
+			return nil, cfgErr("ExtractCustomTags", "name %q is a standard keyword; choose another", ct.Name)
+		}
+		if seen[ct.Name] {
+			return nil, cfgErr("ExtractCustomTags", "name %q is also in ExtractTags", ct.Name)
+		}
+		customNames[ct.Name] = true
+		specs = append(specs, dicom.ExtractSpec{Name: ct.Name, Tag: tag, Custom: true})
+	}
+	return specs, nil
 }
 
 func trimUID(s string) string { return strings.TrimRight(s, "\x00 ") }

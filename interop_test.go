@@ -3,15 +3,19 @@ package dicomrecv
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
@@ -173,11 +177,14 @@ func TestInteropStorescuSamples(t *testing.T) {
 		ts := startServer(t, cfg)
 		return receiver{ts, newRecordingProxy(t, fmt.Sprintf("127.0.0.1:%d", ts.port))}
 	}
-	all := newReceiver(Config{})
+	sets := CommonTagSets()
+	extract := CombineTags(sets.Default, sets.CT, sets.MR)
+	all := newReceiver(Config{ExtractTags: extract})
 	only := map[string]receiver{}
 	for _, u := range uncompressedTS {
-		only[u] = newReceiver(Config{TransferSyntaxMode: ModeCustom, TransferSyntaxes: []string{u}})
+		only[u] = newReceiver(Config{ExtractTags: extract, TransferSyntaxMode: ModeCustom, TransferSyntaxes: []string{u}})
 	}
+	oracle := pydicomTags(t, extract, samples)
 	var transfers, stored int
 	for _, s := range samples {
 		if s.problem == "no SOP Instance UID" {
@@ -236,6 +243,13 @@ func TestInteropStorescuSamples(t *testing.T) {
 				ev.CallingAETitle != "STORESCU" || ev.CalledAETitle != "STORE-SCP" || false {
 				t.Errorf("%s: event %+v (want file %s, transfer syntax %s, %d bytes)", name, ev, path, v.ts, len(wire))
 			}
+			if want, ok := oracle[s.path]; ok {
+				if diff := cmp.Diff(want, ev.Tags); diff != "" {
+					t.Errorf("%s: tags differ from pydicom's (-pydicom +ours):\n%s", name, diff)
+				}
+			} else {
+				t.Errorf("%s: pydicom cannot read the sample", name)
+			}
 			meta, ds := readStored(t, path)
 			if meta.TransferSyntaxUID != v.ts || meta.MediaStorageSOPInstanceUID != ev.SOPInstanceUID ||
 				meta.MediaStorageSOPClassUID != ev.SOPClassUID || meta.ImplementationClassUID != ImplementationClassUID ||
@@ -267,6 +281,38 @@ func TestInteropStorescuSamples(t *testing.T) {
 	if stored < 100 {
 		t.Errorf("only %d transfers stored", stored)
 	}
+}
+
+// pydicomTags runs the pydicom oracle (dicom/testdata/pydicom_extract.py,
+// Debian's pydicom via /usr/bin/python3) on the samples and returns, per
+// sample path, the tags it renders by the rules of docs/events.md.
+func pydicomTags(t *testing.T, keywords []string, samples []*sample) map[string]map[string]string {
+	t.Helper()
+	testutil.RequireTool(t, testutil.Python)
+	args := []string{filepath.Join("dicom", "testdata", "pydicom_extract.py"), strings.Join(keywords, ",")}
+	for _, s := range samples {
+		args = append(args, s.path)
+	}
+	cmd := exec.Command(testutil.Python, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pydicom oracle: %v", err)
+	}
+	var res map[string]struct {
+		Tags  map[string]string `json:"tags"`
+		Error string            `json:"error"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]map[string]string{}
+	for path, r := range res {
+		if r.Error == "" {
+			tags[path] = r.Tags
+		}
+	}
+	return tags
 }
 
 // normalizeDump keeps the data set elements of a dcmdump +L listing, without

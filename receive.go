@@ -338,6 +338,7 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 		return nil, serr
 	}
 	ev.TransferSyntaxUID = ctx.TransferSyntax
+	ev.Tags = h.Extract(a.srv.s.extract, ts.Encoding)
 
 	obj, err := a.srv.backend.Create(context.Background(), key)
 	if err != nil {
@@ -450,7 +451,6 @@ func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Hea
 		SOPClassUID:       sopClass,
 		StudyInstanceUID:  study,
 		SeriesInstanceUID: series,
-		Tags:              map[string]string{},
 		CallingAETitle:    a.calling,
 		CalledAETitle:     a.called,
 		RemoteAddr:        a.remote,

@@ -41,6 +41,10 @@ type Element struct {
 	// read as a sequence). Encapsulated pixel data fragments inside a
 	// sequence are read past, not held.
 	Items []Item
+	// ItemCount is the number of items of a sequence (or fragments of
+	// encapsulated pixel data read past), including items that were parsed
+	// but not retained (see Limits.KeepItems).
+	ItemCount int
 }
 
 // Item is one item of a sequence.
