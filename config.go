@@ -140,6 +140,12 @@ type Config struct {
 	// of the user's choosing; they are rendered whatever their VR.
 	ExtractCustomTags []CustomTag
 
+	// StudyTimeout is the quiet period after which a study is complete:
+	// every stored instance of the study restarts it, and when no instance
+	// arrived for StudyTimeout, OnStudyCompleted fires once with the whole
+	// study. Fractions of seconds are allowed. Default 30 s.
+	StudyTimeout time.Duration
+
 	// Verbose logs every association, context, stored file and failure.
 	Verbose bool
 	// Logger receives the logs; nil means text to stderr.
@@ -233,6 +239,13 @@ func (c Config) validate() (*settings, error) {
 
 	if s.extract, err = resolveExtract(c.ExtractTags, c.ExtractCustomTags); err != nil {
 		return nil, err
+	}
+
+	switch {
+	case c.StudyTimeout == 0:
+		s.StudyTimeout = DefaultStudyTimeout
+	case c.StudyTimeout < 0:
+		return nil, cfgErr("StudyTimeout", "%v: must be greater than 0", c.StudyTimeout)
 	}
 
 	s.ARTIMTimeout = orDefault(c.ARTIMTimeout, DefaultARTIMTimeout)

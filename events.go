@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+
+	"github.com/dicomrecv/dicomrecv/internal/study"
 )
 
 // ServerStartedEvent is delivered once, when the server listens.
@@ -41,6 +43,25 @@ type FileStoredEvent struct {
 	PeerCertificateSubject string `json:"peerCertificateSubject,omitempty"`
 }
 
+// StudyCompletedEvent is delivered when a study went quiet: StudyTimeout
+// after its last stored instance. Study holds the study -> series ->
+// instances tree with the extracted tags distributed by level (patient and
+// study attributes at study level, series attributes at series level,
+// everything else, equipment and all custom tags at instance level).
+type StudyCompletedEvent struct {
+	Study Study `json:"study"`
+}
+
+// Study is a completed study (the seed's StudyHierarchyData, plus
+// callingAeTitles, instanceCount, bytes, firstReceived and lastReceived).
+type Study = study.StudyEvent
+
+// Series is one series of a completed study.
+type Series = study.Series
+
+// StudyInstance is one instance of a completed study.
+type StudyInstance = study.EventInstance
+
 // ErrorEvent reports an association-level failure: a rejected association,
 // an abort, a protocol error, a transport failure.
 type ErrorEvent struct {
@@ -64,6 +85,13 @@ func (s *Server) OnFileStored(h func(FileStoredEvent)) {
 	s.hmu.Unlock()
 }
 
+// OnStudyCompleted registers a handler for StudyCompletedEvent.
+func (s *Server) OnStudyCompleted(h func(StudyCompletedEvent)) {
+	s.hmu.Lock()
+	s.onStudy = append(s.onStudy, h)
+	s.hmu.Unlock()
+}
+
 // OnError registers a handler for ErrorEvent.
 func (s *Server) OnError(h func(ErrorEvent)) {
 	s.hmu.Lock()
@@ -76,6 +104,21 @@ func (s *Server) OnError(h func(ErrorEvent)) {
 // slows the sender instead of losing events.
 func (s *Server) emit(ev any) {
 	s.events <- ev
+}
+
+// delivered wraps an event whose sender waits until its handlers ran.
+type delivered struct {
+	ev   any
+	done chan struct{}
+}
+
+// emitWait queues an event and waits until its handlers ran. The study
+// journal records a study as done only then, so a crash never loses a
+// study event (it may, rarely, deliver one twice: at least once).
+func (s *Server) emitWait(ev any) {
+	d := delivered{ev: ev, done: make(chan struct{})}
+	s.events <- d
+	<-d.done
 }
 
 // dispatch delivers events in order until the channel is closed.
@@ -97,10 +140,19 @@ func (s *Server) dispatch() {
 			for _, h := range s.onError {
 				hs = append(hs, func() { h(e) })
 			}
+		case delivered:
+			for _, h := range s.onStudy {
+				if e, ok := e.ev.(StudyCompletedEvent); ok {
+					hs = append(hs, func() { h(e) })
+				}
+			}
 		}
 		s.hmu.Unlock()
 		for _, h := range hs {
 			s.safeCall(h, ev)
+		}
+		if d, ok := ev.(delivered); ok {
+			close(d.done)
 		}
 	}
 }

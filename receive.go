@@ -16,6 +16,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/internal/study"
 	"github.com/dicomrecv/dicomrecv/storage"
 )
 
@@ -282,6 +283,21 @@ func (a *association) store(ctxID byte, cmd *dimse.Command, data *dimse.DataRead
 	if a.srv.s.Verbose {
 		a.log.Info("stored", "file", res.File, "bytes", res.Bytes, "duplicate", res.Duplicate,
 			"elapsed", time.Since(start).Round(time.Microsecond))
+	}
+	if err := a.srv.studies.Add(study.Instance{
+		StudyInstanceUID:  res.StudyInstanceUID,
+		SeriesInstanceUID: res.SeriesInstanceUID,
+		SOPInstanceUID:    res.SOPInstanceUID,
+		SOPClassUID:       res.SOPClassUID,
+		TransferSyntaxUID: res.TransferSyntaxUID,
+		File:              res.File,
+		CallingAETitle:    res.CallingAETitle,
+		Bytes:             res.Bytes,
+		Tags:              res.Tags,
+	}); err != nil {
+		// The instance is stored and still tracked in memory; only its
+		// journal record failed.
+		a.log.Warn("study journal", "err", err)
 	}
 	a.srv.emit(*res)
 	return a.respond(ctxID, cmd, dimse.CStoreRSP, dimse.StatusSuccess, "")

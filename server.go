@@ -21,12 +21,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/internal/study"
 	"github.com/dicomrecv/dicomrecv/storage"
 	"github.com/dicomrecv/dicomrecv/storage/fs"
 )
@@ -45,6 +47,7 @@ type Server struct {
 	onStarted []func(ServerStartedEvent)
 	onStored  []func(FileStoredEvent)
 	onError   []func(ErrorEvent)
+	onStudy   []func(StudyCompletedEvent)
 
 	events       chan any
 	dispatchDone chan struct{}
@@ -59,6 +62,7 @@ type Server struct {
 	acceptWG sync.WaitGroup
 	active   atomic.Int64
 	policy   *assoc.Policy
+	studies  *study.Tracker
 }
 
 // New validates cfg and returns a Server that is not yet listening. Every
@@ -112,6 +116,16 @@ func (srv *Server) Start() error {
 	srv.backend = backend
 	srv.started = true
 	go srv.dispatch()
+	tracker, err := srv.newTracker()
+	if err != nil {
+		ln.Close()
+		backend.Close()
+		close(srv.events)
+		<-srv.dispatchDone
+		srv.started = false
+		return err
+	}
+	srv.studies = tracker
 	port := ln.Addr().(*net.TCPAddr).Port
 	srv.log.Info("listening", "addr", ln.Addr().String(), "aeTitle", srv.s.aeTitle, "storage", srv.storageName())
 	srv.emit(ServerStartedEvent{Message: "Server started", Port: port, AETitle: srv.s.aeTitle})
@@ -233,6 +247,18 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.mu.Unlock()
 		<-done
 	}
+	// Pending studies are emitted now rather than lost; a handler that
+	// hangs is given a bounded time.
+	fctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+	}
+	if ferr := srv.studies.FlushContext(fctx); ferr != nil {
+		srv.log.Warn("pending studies not all delivered at shutdown", "err", ferr)
+	}
+	srv.studies.Close()
 	close(srv.events)
 	<-srv.dispatchDone
 	if cerr := srv.backend.Close(); cerr != nil && err == nil {
@@ -240,6 +266,43 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 	srv.log.Info("stopped")
 	return err
+}
+
+// newTracker starts the study-completion tracker; with the filesystem
+// backend its journal lives in {outDir}/.dicomrecv so that a crash loses no
+// pending study.
+func (srv *Server) newTracker() (*study.Tracker, error) {
+	cfg := study.Config{
+		Timeout: srv.s.StudyTimeout,
+		LevelOf: srv.levelOf,
+		OnComplete: func(ev study.StudyEvent) {
+			srv.emitWait(StudyCompletedEvent{Study: ev})
+		},
+		Logger: srv.log,
+	}
+	if fb, ok := srv.backend.(*fs.Backend); ok {
+		cfg.JournalPath = filepath.Join(fb.Dir(), fs.StateDir, "studies.journal")
+	}
+	t, err := study.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dicomrecv: study tracker: %w", err)
+	}
+	return t, nil
+}
+
+// levelOf places an extracted tag in the study event: by the tag's number
+// for standard attributes (study.LevelOfTag), at instance level for custom
+// tags.
+func (srv *Server) levelOf(name string) study.Level {
+	for _, sp := range srv.s.extract {
+		if sp.Name == name {
+			if sp.Custom {
+				return study.LevelInstance
+			}
+			return study.LevelOfTag(sp.Tag.Group(), sp.Tag.Element())
+		}
+	}
+	return study.LevelInstance
 }
 
 // shuttingDown reports whether Shutdown was called.

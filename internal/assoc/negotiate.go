@@ -164,10 +164,16 @@ func Negotiate(rq *pdu.AssociateRQ, p *Policy, remote netip.Addr) (*Negotiation,
 	if ml := rq.UserInfo.MaxLength; ml != nil {
 		n.PeerMaxPDU = *ml
 	}
+	if n.PeerMaxPDU != 0 && n.PeerMaxPDU < pdu.MinPDataPDULength {
+		// No P-DATA-TF PDU could carry a fragment (PS3.8 Annex E.1).
+		return nil, &RejectError{Result: pdu.RejectedPermanent, Source: pdu.RejectSourceACSE, Reason: pdu.RejectReasonACSENoReason,
+			Msg: fmt.Sprintf("maximum length %d is too small for any P-DATA-TF PDU", n.PeerMaxPDU)}
+	}
 	ac := &pdu.AssociateAC{
 		ProtocolVersion:    1,
 		CalledAE:           rq.CalledAE, // PS3.8 §9.3.3: sent identical to the RQ's fields
 		CallingAE:          rq.CallingAE,
+		Reserved:           rq.Reserved,
 		ApplicationContext: DICOMApplicationContext,
 	}
 	max := p.MaxPDULength

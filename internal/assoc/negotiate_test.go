@@ -85,6 +85,7 @@ func TestNegotiateContexts(t *testing.T) {
 // class: each gets its own answer.
 func TestNegotiateEveryContextAnswered(t *testing.T) {
 	rq := request(pc(1, ct, jpeg), pc(3, ct, explicit), pc(5, ct, implicit), pc(7, find, implicit))
+	rq.Reserved[0], rq.Reserved[31] = 0xFF, 0x01
 	n, err := Negotiate(rq, policy(), netip.Addr{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestNegotiateEveryContextAnswered(t *testing.T) {
 	if len(n.Contexts) != 2 || n.PeerMaxPDU != 32768 {
 		t.Errorf("contexts %+v, peer max %d", n.Contexts, n.PeerMaxPDU)
 	}
-	if n.AC.CalledAE != rq.CalledAE || n.AC.CallingAE != rq.CallingAE {
+	if n.AC.CalledAE != rq.CalledAE || n.AC.CallingAE != rq.CallingAE || n.AC.Reserved != rq.Reserved {
 		t.Error("the AC does not repeat the request's AE title fields")
 	}
 	if *n.AC.UserInfo.MaxLength != 16384 || n.AC.UserInfo.ImplementationClassUID != "2.25.1" {
@@ -131,6 +132,10 @@ func TestNegotiateRejections(t *testing.T) {
 			pdu.RejectedPermanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized},
 		{"empty calling AE", func(rq *pdu.AssociateRQ, p *Policy) { rq.CallingAE = pdu.PadAE("") }, "",
 			pdu.RejectedPermanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized},
+		{"peer maximum length too small", func(rq *pdu.AssociateRQ, p *Policy) {
+			ml := uint32(7)
+			rq.UserInfo.MaxLength = &ml
+		}, "", pdu.RejectedPermanent, pdu.RejectSourceACSE, pdu.RejectReasonACSENoReason},
 		{"called AE with backslash", func(rq *pdu.AssociateRQ, p *Policy) { rq.CalledAE = pdu.PadAE(`A\B`) }, "",
 			pdu.RejectedPermanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCalledAENotRecognized},
 	} {
