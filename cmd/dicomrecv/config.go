@@ -22,19 +22,22 @@ import (
 // is read as YAML (YAML 1.2 is a superset of JSON). Durations are seconds,
 // sizes are bytes.
 type fileConfig struct {
-	Port               *int     `yaml:"port"`
-	CallingAETitle     *string  `yaml:"callingAeTitle"`
-	AETitle            *string  `yaml:"aeTitle"` // alias of callingAeTitle
-	OutDir             *string  `yaml:"outDir"`
-	StorageBackend     *string  `yaml:"storageBackend"`
-	StoreWithFileMeta  *bool    `yaml:"storeWithFileMeta"`
-	Strict             *bool    `yaml:"strict"`
-	MaxPDULength       *int     `yaml:"maxPduLength"`
-	Verbose            *bool    `yaml:"verbose"`
-	AbstractSyntaxMode *string  `yaml:"abstractSyntaxMode"`
-	AbstractSyntaxes   []string `yaml:"abstractSyntaxes"`
-	TransferSyntaxMode *string  `yaml:"transferSyntaxMode"`
-	TransferSyntaxes   []string `yaml:"transferSyntaxes"`
+	Port               *int                  `yaml:"port"`
+	CallingAETitle     *string               `yaml:"callingAeTitle"`
+	AETitle            *string               `yaml:"aeTitle"` // alias of callingAeTitle
+	OutDir             *string               `yaml:"outDir"`
+	StorageBackend     *string               `yaml:"storageBackend"`
+	StoreWithFileMeta  *bool                 `yaml:"storeWithFileMeta"`
+	Strict             *bool                 `yaml:"strict"`
+	MaxPDULength       *int                  `yaml:"maxPduLength"`
+	Verbose            *bool                 `yaml:"verbose"`
+	AbstractSyntaxMode *string               `yaml:"abstractSyntaxMode"`
+	AbstractSyntaxes   []string              `yaml:"abstractSyntaxes"`
+	TransferSyntaxMode *string               `yaml:"transferSyntaxMode"`
+	TransferSyntaxes   []string              `yaml:"transferSyntaxes"`
+	ExtractTags        []string              `yaml:"extractTags"`
+	ExtractCustomTags  []dicomrecv.CustomTag `yaml:"extractCustomTags"`
+	StudyTimeout       *seconds              `yaml:"studyTimeout"`
 
 	Host            *string `yaml:"host"`
 	Fsync           *bool   `yaml:"fsync"`
@@ -204,6 +207,22 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 	setStr(&cfg.TransferSyntaxMode, fc.TransferSyntaxMode)
 	if fc.TransferSyntaxes != nil {
 		cfg.TransferSyntaxes = fc.TransferSyntaxes
+	}
+	if fc.ExtractTags != nil {
+		cfg.ExtractTags = fc.ExtractTags
+	}
+	if fc.ExtractCustomTags != nil {
+		cfg.ExtractCustomTags = fc.ExtractCustomTags
+	}
+	if fc.StudyTimeout != nil {
+		v, err := fc.StudyTimeout.duration("studyTimeout")
+		if err != nil {
+			return err
+		}
+		if v <= 0 {
+			return fmt.Errorf("config: studyTimeout: must be greater than 0")
+		}
+		cfg.StudyTimeout = v
 	}
 	setStr(&cfg.Host, fc.Host)
 	if fc.Fsync != nil {

@@ -115,6 +115,7 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	out := &eventWriter{w: stdout}
 	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
 	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { out.write("FileStored", ev) })
+	srv.OnStudyCompleted(func(ev dicomrecv.StudyCompletedEvent) { out.write("StudyCompleted", ev) })
 	srv.OnError(func(ev dicomrecv.ErrorEvent) { out.write("Error", ev) })
 
 	sigs := make(chan os.Signal, 2)
@@ -178,7 +179,8 @@ var fileKeys = map[string]string{
 	"Host": "host", "Fsync": "fsync", "DuplicatePolicy": "duplicatePolicy",
 	"ARTIMTimeout": "artimTimeout", "IdleTimeout": "idleTimeout", "PDUReadTimeout": "pduReadTimeout",
 	"DIMSETimeout": "dimseTimeout", "MaxAssociationLifetime": "maxAssociationLifetime",
-	"MaxAssociations": "maxAssociations",
+	"MaxAssociations": "maxAssociations", "ExtractTags": "extractTags", "ExtractCustomTags": "extractCustomTags",
+	"StudyTimeout": "studyTimeout",
 }
 
 func fileKeyError(err error) error {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -111,15 +112,38 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
 // buildBinary builds the command once per test binary.
 func buildBinary(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dicomrecv")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "dicomrecv-bin")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "dicomrecv")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // event is one JSON line of the command's stdout.
@@ -219,3 +243,60 @@ func TestCommandEndToEnd(t *testing.T) {
 }
 
 func execCommand(bin string, args ...string) *exec.Cmd { return exec.Command(bin, args...) }
+
+// A kill -9 while a study is pending does not lose its event: after the
+// restart, the journal re-arms the timer and StudyCompleted fires once.
+func TestStudyEventSurvivesKill9(t *testing.T) {
+	storescu := testutil.RequireTool(t, "storescu")
+	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
+	testutil.RequireFile(t, sample)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.json")
+	os.WriteFile(cfg, []byte(`{"studyTimeout": 2, "extractTags": ["@default"], "outDir": "`+filepath.Join(dir, "store")+`"}`), 0o644)
+	p := startProcess(t, bin, "--config", cfg, "--port", "0")
+	out, err := exec.Command(storescu, "-v", "-aec", "STORE-SCP", "127.0.0.1", fmt.Sprint(p.port), sample).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Store Response (Success)") {
+		t.Fatalf("storescu: %v\n%s", err, out)
+	}
+	if ev := p.next(t); ev.Event != "FileStored" {
+		t.Fatalf("event %+v", ev)
+	}
+	killedAt := time.Now()
+	p.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
+	p.cmd.Wait()
+
+	p2 := startProcess(t, bin, "--config", cfg, "--port", "0")
+	ev := p2.next(t)
+	if ev.Event != "StudyCompleted" {
+		t.Fatalf("first event after the restart: %+v", ev)
+	}
+	var sc dicomrecv.StudyCompletedEvent
+	if err := json.Unmarshal(ev.Data, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if sc.Study.InstanceCount != 1 || sc.Study.Tags["PatientName"] == "" || len(sc.Study.Series) != 1 {
+		t.Fatalf("study %+v", sc.Study)
+	}
+	if waited := time.Since(killedAt); waited > 10*time.Second {
+		t.Fatalf("study event came %v after the kill", waited)
+	}
+	select {
+	case ev, ok := <-p2.events:
+		if ok {
+			t.Fatalf("second event %+v", ev)
+		}
+	case <-time.After(3 * time.Second):
+	}
+	// A second restart does not deliver it again.
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+	p3 := startProcess(t, bin, "--config", cfg, "--port", "0")
+	select {
+	case ev, ok := <-p3.events:
+		if ok {
+			t.Fatalf("event after the second restart: %+v", ev)
+		}
+	case <-time.After(3 * time.Second):
+	}
+}
