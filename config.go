@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -128,8 +130,32 @@ type Config struct {
 	MaxAssociationLifetime time.Duration
 
 	// MaxAssociations bounds concurrent associations (default 100; a
-	// negative value means no limit).
+	// negative value means no limit). Over it a request is rejected
+	// (A-ASSOCIATE-RJ transient, source 3, reason 2: local limit exceeded).
+	// Connections that have not yet sent their request do not count: they
+	// are bounded by ARTIMTimeout and MaxPendingConnections.
 	MaxAssociations int
+	// MaxAssociationsPerPeer bounds the associations of one remote address
+	// (0 = no limit), rejected like MaxAssociations.
+	MaxAssociationsPerPeer int
+	// MaxObjectSize bounds the data set of one C-STORE, in bytes (0 = no
+	// limit). A larger one is not stored and is answered with status 0xC007.
+	MaxObjectSize int64
+	// MinFreeDisk, in bytes, is the free space the filesystem storage must
+	// keep (0 = no check). Below it a C-STORE is answered with 0xA700
+	// (out of resources) without storing anything.
+	MinFreeDisk int64
+
+	// RequireCalledAETitle rejects (reason 7, called AE title not
+	// recognized) a request that does not call AETitle.
+	RequireCalledAETitle bool
+	// AllowedCallingAETitles, when not empty, are the only calling AE
+	// titles accepted (others: reason 3, calling AE title not recognized).
+	AllowedCallingAETitles []string
+	// Peers ties calling AE titles to the addresses they may connect from:
+	// a calling AE title listed here is accepted only from its hosts
+	// (reason 3 otherwise). Other AE titles are unaffected.
+	Peers []Peer
 
 	// ExtractTags names the attributes rendered into each FileStoredEvent's
 	// Tags (and the study event's levels): keywords ("PatientName"), tags
@@ -150,6 +176,16 @@ type Config struct {
 	Verbose bool
 	// Logger receives the logs; nil means text to stderr.
 	Logger *slog.Logger
+}
+
+// Peer ties an AE title to the hosts it may connect from.
+type Peer struct {
+	// AETitle is the peer's calling AE title.
+	AETitle string `json:"aeTitle" yaml:"aeTitle"`
+	// Host is an IP address ("10.1.2.3", "fd00::7"), a CIDR prefix
+	// ("10.1.0.0/16") or a host name, resolved once at start-up. Several
+	// may be given separated by commas.
+	Host string `json:"host" yaml:"host"`
 }
 
 // ConfigError is a bad configuration value; Field names it (Go field name
@@ -175,6 +211,7 @@ type settings struct {
 	aeTitle   string
 	maxPDU    uint32
 	extract   []dicom.ExtractSpec
+	peers     []assoc.Peer
 	log       *slog.Logger
 }
 
@@ -261,6 +298,26 @@ func (c Config) validate() (*settings, error) {
 	case c.MaxAssociations < 0:
 		s.MaxAssociations = 0
 	}
+	if c.MaxAssociationsPerPeer < 0 {
+		return nil, cfgErr("MaxAssociationsPerPeer", "%d: must be 0 (no limit) or more", c.MaxAssociationsPerPeer)
+	}
+	if c.MaxObjectSize < 0 {
+		return nil, cfgErr("MaxObjectSize", "%d: must be 0 (no limit) or more", c.MaxObjectSize)
+	}
+	if c.MinFreeDisk < 0 {
+		return nil, cfgErr("MinFreeDisk", "%d: must be 0 (no check) or more", c.MinFreeDisk)
+	}
+	for i, ae := range c.AllowedCallingAETitles {
+		t, err := assoc.ValidateAETitle(ae)
+		if err != nil {
+			return nil, cfgErr("AllowedCallingAETitles", "entry %d: %v", i+1, err)
+		}
+		s.AllowedCallingAETitles = append([]string(nil), s.AllowedCallingAETitles...)
+		s.AllowedCallingAETitles[i] = t
+	}
+	if s.peers, err = resolvePeers(c.Peers); err != nil {
+		return nil, err
+	}
 	s.log = c.Logger
 	if s.log == nil {
 		level := slog.LevelInfo
@@ -342,6 +399,47 @@ func transferPolicy(mode string, list []string) (func(string) bool, error) {
 		return nil, cfgErr("TransferSyntaxMode", "%q: want %s, %s or %s", mode, ModeAll, ModeUncompressedOnly, ModeCustom)
 	}
 	return func(uid string) bool { return set[uid] }, nil
+}
+
+// resolvePeers checks the Peers entries and resolves their hosts.
+func resolvePeers(peers []Peer) ([]assoc.Peer, error) {
+	var out []assoc.Peer
+	for i, p := range peers {
+		ae, err := assoc.ValidateAETitle(p.AETitle)
+		if err != nil {
+			return nil, cfgErr("Peers", "entry %d: %v", i+1, err)
+		}
+		ap := assoc.Peer{AETitle: ae}
+		for _, h := range strings.Split(p.Host, ",") {
+			h = strings.TrimSpace(h)
+			switch {
+			case h == "":
+				return nil, cfgErr("Peers", "entry %d (%s): empty host", i+1, ae)
+			case strings.Contains(h, "/"):
+				pfx, err := netip.ParsePrefix(h)
+				if err != nil {
+					return nil, cfgErr("Peers", "entry %d (%s): %v", i+1, ae, err)
+				}
+				ap.Hosts = append(ap.Hosts, pfx.Masked())
+			default:
+				if addr, err := netip.ParseAddr(h); err == nil {
+					ap.Hosts = append(ap.Hosts, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+					continue
+				}
+				addrs, err := net.LookupHost(h)
+				if err != nil {
+					return nil, cfgErr("Peers", "entry %d (%s): host %q: %v", i+1, ae, h, err)
+				}
+				for _, a := range addrs {
+					if addr, err := netip.ParseAddr(a); err == nil {
+						ap.Hosts = append(ap.Hosts, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+					}
+				}
+			}
+		}
+		out = append(out, ap)
+	}
+	return out, nil
 }
 
 // expandSets replaces each "@name" of list by the set of that name

@@ -32,6 +32,7 @@ type association struct {
 
 	abortOnce sync.Once
 	rsp       []byte // response buffer, reused
+	counted   string // remote IP counted by admit, "" when not counted
 }
 
 func (srv *Server) newAssociation(nc net.Conn) *association {
@@ -63,13 +64,59 @@ func (a *association) assocConfig() *assoc.Config {
 	if s.MaxAssociationLifetime > 0 {
 		cfg.Deadline = time.Now().Add(s.MaxAssociationLifetime)
 	}
-	cfg.RejectFunc = func() *assoc.RejectError {
-		if a.srv.shuttingDown() {
-			return assoc.ErrShuttingDown
-		}
-		return nil
-	}
+	cfg.RejectFunc = a.admit
 	return cfg
+}
+
+// admit runs once the A-ASSOCIATE-RQ has been read: it rejects the request
+// while shutting down or over the association limits, and otherwise counts
+// the association (released by leave). Connections still waiting for their
+// request do not count, so idle connections cannot lock senders out.
+func (a *association) admit() *assoc.RejectError {
+	srv := a.srv
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		return assoc.ErrShuttingDown
+	}
+	if max := srv.s.MaxAssociations; max > 0 && srv.active.Load() >= int64(max) {
+		rj := *assoc.ErrLimitExceeded
+		rj.Msg = fmt.Sprintf("%d associations open (maxAssociations %d)", srv.active.Load(), max)
+		return &rj
+	}
+	ip := remoteIP(a.nc)
+	if max := srv.s.MaxAssociationsPerPeer; max > 0 && srv.perPeer[ip] >= max {
+		rj := *assoc.ErrLimitExceeded
+		rj.Msg = fmt.Sprintf("%d associations open from %s (maxAssociationsPerPeer %d)", srv.perPeer[ip], ip, max)
+		return &rj
+	}
+	srv.active.Add(1)
+	srv.perPeer[ip]++
+	a.counted = ip
+	return nil
+}
+
+// leave releases what admit counted.
+func (a *association) leave() {
+	if a.counted == "" {
+		return
+	}
+	srv := a.srv
+	srv.mu.Lock()
+	srv.active.Add(-1)
+	if srv.perPeer[a.counted]--; srv.perPeer[a.counted] <= 0 {
+		delete(srv.perPeer, a.counted)
+	}
+	srv.mu.Unlock()
+	a.counted = ""
+}
+
+func remoteIP(nc net.Conn) string {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	return host
 }
 
 // readBufferSize gives an accepted association a read buffer that holds a
@@ -87,16 +134,9 @@ func readBufferSize(maxPDU uint32) int {
 
 func (a *association) serve() {
 	defer a.nc.Close()
+	defer a.leave()
 	srv := a.srv
 	cfg := a.assocConfig()
-	if max := srv.s.MaxAssociations; max > 0 {
-		if n := srv.active.Add(1); n > int64(max) {
-			rj := *assoc.ErrLimitExceeded
-			rj.Msg = fmt.Sprintf("%d associations open (maxAssociations %d)", n-1, max)
-			cfg.Reject = &rj
-		}
-		defer srv.active.Add(-1)
-	}
 	a.conn = assoc.NewConn(a.nc, cfg)
 	if err := a.conn.Accept(); err != nil {
 		if rq := a.conn.RQ; rq != nil {
@@ -325,9 +365,20 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 		return nil, dimse.Errorf(dimse.StatusCannotUnderstand, "transfer syntax %s unknown", ctx.TransferSyntax)
 	}
 
+	if min := a.srv.s.MinFreeDisk; min > 0 {
+		if fb, ok := a.srv.backend.(interface{ FreeBytes() (uint64, error) }); ok {
+			free, err := fb.FreeBytes()
+			if err == nil && free < uint64(min) {
+				return nil, dimse.Errorf(dimse.StatusOutOfResources, "free disk space below minFreeDisk")
+			}
+		}
+	}
+	max := a.srv.s.MaxObjectSize
+
 	// Parse the header (everything before the pixel data) while keeping its
 	// raw bytes in the spool.
 	sp := newSpool()
+	sp.max = max
 	defer sp.close()
 	src := io.TeeReader(data, sp)
 	var hr io.Reader = src
@@ -340,7 +391,9 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 	if fr != nil {
 		fr.Close()
 	}
-	if err := sp.err; err != nil {
+	if err := sp.err; errors.Is(err, errTooLarge) {
+		return nil, tooLarge(max)
+	} else if err != nil {
 		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "cannot buffer the data set", Err: err}
 	}
 	if perr != nil {
@@ -386,10 +439,13 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 	}
 	// The rest (pixel data and anything after it) goes from the socket's
 	// buffer to storage without being parsed.
-	ow := &errWriter{w: obj}
+	ow := &errWriter{w: obj, data: data, max: max}
 	if _, err := data.WriteTo(ow); err != nil {
 		if ow.err == nil {
 			return nil, err // reading failed: the association is over
+		}
+		if errors.Is(ow.err, errTooLarge) {
+			return nil, tooLarge(max)
 		}
 		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: ow.err}
 	}
@@ -413,14 +469,28 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 }
 
 // errWriter remembers the first error of its writer, so that a failed
-// write to storage can be told from a failed read from the network.
+// write to storage can be told from a failed read from the network. It also
+// enforces MaxObjectSize on the data set.
 type errWriter struct {
-	w   io.Writer
-	err error
+	w    io.Writer
+	err  error
+	data *dimse.DataReader
+	max  int64
+}
+
+// errTooLarge: the data set exceeds MaxObjectSize.
+var errTooLarge = errors.New("data set exceeds maxObjectSize")
+
+func tooLarge(max int64) *dimse.StatusError {
+	return &dimse.StatusError{Status: dimse.StatusTooLarge, Comment: fmt.Sprintf("object larger than maxObjectSize (%d bytes)", max), Err: errTooLarge}
 }
 
 func (e *errWriter) Write(p []byte) (int, error) {
 	if e.err != nil {
+		return 0, e.err
+	}
+	if e.max > 0 && e.data.Count() > e.max {
+		e.err = errTooLarge
 		return 0, e.err
 	}
 	n, err := e.w.Write(p)
@@ -490,6 +560,8 @@ type spool struct {
 	mem  *bytes.Buffer
 	file *os.File
 	err  error
+	n    int64
+	max  int64 // MaxObjectSize, 0 = none
 }
 
 var spoolPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -502,6 +574,10 @@ func newSpool() *spool {
 
 func (s *spool) Write(p []byte) (int, error) {
 	if s.err != nil {
+		return 0, s.err
+	}
+	if s.n += int64(len(p)); s.max > 0 && s.n > s.max {
+		s.err = errTooLarge
 		return 0, s.err
 	}
 	if s.file == nil && s.mem.Len()+len(p) > maxSpoolMemory {

@@ -61,6 +61,7 @@ type Server struct {
 	connWG   sync.WaitGroup
 	acceptWG sync.WaitGroup
 	active   atomic.Int64
+	perPeer  map[string]int // established associations per remote IP, under mu
 	policy   *assoc.Policy
 	studies  *study.Tracker
 }
@@ -78,9 +79,13 @@ func New(cfg Config) (*Server, error) {
 		events:       make(chan any, MaxPendingEvents),
 		dispatchDone: make(chan struct{}),
 		conns:        map[*association]struct{}{},
+		perPeer:      map[string]int{},
 	}
 	srv.policy = &assoc.Policy{
 		AETitle:                   s.aeTitle,
+		RequireCalledAETitle:      s.RequireCalledAETitle,
+		AllowedCallingAETitles:    s.AllowedCallingAETitles,
+		Peers:                     s.peers,
 		AbstractSyntax:            s.abstract,
 		TransferSyntax:            s.transfer,
 		MaxPDULength:              s.maxPDU,

@@ -174,6 +174,7 @@ func TestCorpusReadHeader(t *testing.T) {
 	seen := map[string]bool{}
 	var maxHeld int64
 	var maxName string
+	var helds []int64
 	for _, f := range files {
 		t.Run(strings.TrimPrefix(f.path, filepath.Dir(testutil.PydicomTestFiles)+"/"), func(t *testing.T) {
 			h, err := ReadHeader(bytes.NewReader(f.dataset), f.enc, Limits{})
@@ -194,9 +195,11 @@ func TestCorpusReadHeader(t *testing.T) {
 				t.Fatalf("ReadHeader: %v", err)
 			}
 			checkHeaderShape(t, h, int64(len(f.dataset)))
-			if held := h.HeldBytes(); held > maxHeld {
+			held := h.HeldBytes()
+			if held > maxHeld {
 				maxHeld, maxName = held, f.name
 			}
+			helds = append(helds, held)
 		})
 	}
 	for name := range corpusExpect {
@@ -204,7 +207,11 @@ func TestCorpusReadHeader(t *testing.T) {
 			t.Errorf("expected-failure file %s not found in the corpus", name)
 		}
 	}
-	t.Logf("largest header held: %d bytes (%s)", maxHeld, maxName)
+	sort.Slice(helds, func(i, j int) bool { return helds[i] < helds[j] })
+	if len(helds) > 0 {
+		t.Logf("bytes held per header (Header.HeldBytes, default limits), %d samples: median %d, 90th percentile %d, largest %d (%s)",
+			len(helds), helds[len(helds)/2], helds[len(helds)*9/10], maxHeld, maxName)
+	}
 }
 
 // checkHeaderShape checks offsets and lengths of a parsed header of a data

@@ -109,10 +109,12 @@ type ParseError struct {
 	Err error
 }
 
+// Error formats the error with its tag and offset.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("dicom: %s at offset %d: %v", e.Tag, e.Offset, e.Err)
 }
 
+// Unwrap returns Err, so that errors.Is finds the sentinel errors.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Retained-memory costs used by Limits.MaxHeldBytes and Header.HeldBytes.
@@ -180,13 +182,19 @@ func (l *elemList) elements() []Element {
 // It handles explicit VR little and big endian and implicit VR little
 // endian; sequences and items of defined and undefined length; explicit UN
 // of undefined length, whose content is implicit VR little endian (PS3.5
-// §6.2.2); in implicit VR, an undefined length on a tag the dictionary does
-// not know as OB/OW means a sequence (PS3.5 §7.5); encapsulated pixel data
-// inside sequences (fragments as items, PS3.5 §A.4) is validated and read
-// past. An explicit VR of two upper-case letters that is not a VR of PS3.5
-// is read as a VR added by a later edition of the standard: 12-byte header
-// with a 32-bit length, like OB and UN (PS3.5 §7.1.2; DCMTK does the same),
-// and its value is kept as bytes; other VR bytes fail with ErrBadVR.
+// §6.2.2); a standard sequence that arrives as explicit UN with a defined
+// length is parsed as one (implicit VR little endian, PS3.5 §6.2.2) when
+// its value is held and parses, else kept as bytes; in implicit VR, an
+// undefined length on a tag the dictionary does not know as OB/OW means a
+// sequence (PS3.5 §7.5); encapsulated pixel data inside sequences
+// (fragments as items, PS3.5 §A.4) is validated and read past.
+//
+// An explicit VR of two upper-case letters that is not a VR of PS3.5 is
+// read as a VR added by a later edition of the standard: 12-byte header
+// with a 32-bit length, like OB and UN (PS3.5 §7.1.2; DCMTK does the same;
+// pydicom assumes the 8-byte header and fails when the value is used); the
+// element keeps those letters as its VR and its value as bytes, rendered
+// like UN. Other VR bytes fail with ErrBadVR.
 //
 // Values are held in the data set's byte order, up to lim.MaxValueLength
 // each (UN content: little endian). Errors in the data are *ParseError.
@@ -383,12 +391,16 @@ func (p *hdrParser) readValue(f *hdrFrame, el *Element) error {
 		switch {
 		case vr == SQ:
 			return p.readSequence(f, el, f.enc)
+		case el.Tag.IsPixelData():
+			// Encapsulated pixel data (e.g. an icon image, PS3.5 §A.4),
+			// whatever VR it arrives with: pixel data is never a sequence.
+			return p.readFragments(f, el)
 		case explicit && (vr == UN || !vr.Known()):
 			// PS3.5 §6.2.2: UN of undefined length holds a sequence encoded
 			// in implicit VR little endian, whatever the transfer syntax.
 			return p.readSequence(f, el, ImplicitLittle)
-		case el.Tag.IsPixelData() || vr != UN && vr.IsBulk():
-			// Encapsulated pixel data (e.g. an icon image, PS3.5 §A.4).
+		case vr != UN && vr.IsBulk():
+			// Other encapsulated OB/OW values are read the same way.
 			return p.readFragments(f, el)
 		case !explicit:
 			// PS3.5 §7.5: in implicit VR an undefined length means a sequence.

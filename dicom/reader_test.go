@@ -289,6 +289,11 @@ func TestReadHeaderSequences(t *testing.T) {
 		itemEnd().seqEnd().
 		str(tPatientName, PN, "Z").bytes()
 
+	// The same icon with its pixel data sent as UN: still fragments.
+	iconUN := newDS(ExplicitLittle).hdr(tIconSeq, SQ, UndefinedLength).item(UndefinedLength).
+		hdr(TagPixelData, UN, UndefinedLength).item(2).raw(1, 2).seqEnd().
+		itemEnd().seqEnd().bytes()
+
 	// Implicit VR: an unknown tag of undefined length is a sequence.
 	implicitSeq := newDS(ImplicitLittle).hdr(0x00111010, UN, UndefinedLength).
 		item(UndefinedLength).str(TagSOPInstanceUID, UI, "9\x00").itemEnd().seqEnd().bytes()
@@ -340,6 +345,11 @@ func TestReadHeaderSequences(t *testing.T) {
 				{Tag: TagPixelData, VR: "OB", Length: UndefinedLength, Offset: 30, HeaderLen: 12, End: 30 + 12 + 8 + 12 + 11 + 8, Skipped: true, ItemCount: 3},
 			}}},
 			{Tag: tPatientName, VR: "PN", Length: 1, Offset: 97, HeaderLen: 8, End: 106, Value: "Z"},
+		}},
+		{name: "icon-fragments-as-UN", enc: ExplicitLittle, ds: iconUN, want: []elemView{
+			{Tag: tIconSeq, VR: "SQ", Length: UndefinedLength, HeaderLen: 12, End: int64(len(iconUN)), ItemCount: 1, Items: [][]elemView{{
+				{Tag: TagPixelData, VR: "UN", Length: UndefinedLength, Offset: 20, HeaderLen: 12, End: 20 + 12 + 10 + 8, Skipped: true, ItemCount: 1},
+			}}},
 		}},
 		{name: "implicit-undefined-unknown-is-sequence", enc: ImplicitLittle, ds: implicitSeq, want: []elemView{
 			{Tag: 0x00111010, VR: "SQ", Length: UndefinedLength, HeaderLen: 8, End: int64(len(implicitSeq)), ItemCount: 1, Items: [][]elemView{{

@@ -50,6 +50,13 @@ type fileConfig struct {
 	MaxAssociationLifetime *seconds `yaml:"maxAssociationLifetime"`
 	ShutdownTimeout        *seconds `yaml:"shutdownTimeout"`
 	MaxAssociations        *int     `yaml:"maxAssociations"`
+	MaxAssociationsPerPeer *int     `yaml:"maxAssociationsPerPeer"`
+	MaxObjectSize          *int64   `yaml:"maxObjectSize"`
+	MinFreeDisk            *int64   `yaml:"minFreeDisk"`
+
+	RequireCalledAETitle   *bool            `yaml:"requireCalledAeTitle"`
+	AllowedCallingAETitles []string         `yaml:"allowedCallingAeTitles"`
+	Peers                  []dicomrecv.Peer `yaml:"peers"`
 }
 
 // seconds is a duration written as a number of seconds (fractions allowed).
@@ -254,6 +261,20 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 			v = -1 // in the file, 0 means "no timeout"; in Config, negative does
 		}
 		*d.dst = v
+	}
+	setInt(&cfg.MaxAssociationsPerPeer, fc.MaxAssociationsPerPeer)
+	if fc.MaxObjectSize != nil {
+		cfg.MaxObjectSize = *fc.MaxObjectSize
+	}
+	if fc.MinFreeDisk != nil {
+		cfg.MinFreeDisk = *fc.MinFreeDisk
+	}
+	setBool(&cfg.RequireCalledAETitle, fc.RequireCalledAETitle)
+	if fc.AllowedCallingAETitles != nil {
+		cfg.AllowedCallingAETitles = fc.AllowedCallingAETitles
+	}
+	if fc.Peers != nil {
+		cfg.Peers = fc.Peers
 	}
 	if fc.MaxAssociations != nil {
 		cfg.MaxAssociations = *fc.MaxAssociations

@@ -180,7 +180,9 @@ var fileKeys = map[string]string{
 	"ARTIMTimeout": "artimTimeout", "IdleTimeout": "idleTimeout", "PDUReadTimeout": "pduReadTimeout",
 	"DIMSETimeout": "dimseTimeout", "MaxAssociationLifetime": "maxAssociationLifetime",
 	"MaxAssociations": "maxAssociations", "ExtractTags": "extractTags", "ExtractCustomTags": "extractCustomTags",
-	"StudyTimeout": "studyTimeout",
+	"StudyTimeout": "studyTimeout", "MaxAssociationsPerPeer": "maxAssociationsPerPeer", "MaxObjectSize": "maxObjectSize",
+	"MinFreeDisk": "minFreeDisk", "RequireCalledAETitle": "requireCalledAeTitle",
+	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers",
 }
 
 func fileKeyError(err error) error {

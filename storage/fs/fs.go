@@ -146,6 +146,16 @@ func (b *Backend) Check(ctx context.Context) error {
 	return nil
 }
 
+// FreeBytes returns the space available to unprivileged writers on the
+// filesystem of the storage directory.
+func (b *Backend) FreeBytes() (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(b.dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
 // Close releases the directory handle.
 func (b *Backend) Close() error { return b.root.Close() }
 
