@@ -6,6 +6,9 @@
 //
 //	dicomrecv [--config FILE] [--port N] [--aet TITLE] [--out-dir DIR] [--verbose]
 //	dicomrecv version
+//	dicomrecv tags [FILTER] [--json]      the data dictionary: keyword, tag, VR, VM
+//	dicomrecv sop-classes [--json]        Storage SOP Classes and the named sets
+//	dicomrecv transfer-syntaxes [--json]  transfer syntaxes and the named sets
 //
 // The configuration file (JSON or YAML) takes the option object of
 // node-dicom's StoreScp with the same keys, plus dicomrecv's own keys; see
@@ -54,6 +57,11 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	}
+	if len(args) > 0 {
+		if cmd, ok := lookupCommands[args[0]]; ok {
+			return cmd(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("dicomrecv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (JSON or YAML, the seed's StoreScp option names)")
@@ -62,7 +70,8 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	outDir := fs.String("out-dir", "", "storage directory (default ./dicom-storage)")
 	verbose := fs.Bool("verbose", false, "log every association, context and stored file")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dicomrecv [flags]\n       dicomrecv version\n\nFlags override the configuration file.\n\n")
+		fmt.Fprintf(stderr, "Usage: dicomrecv [flags]\n       dicomrecv version\n       dicomrecv tags [FILTER] [--json]\n"+
+			"       dicomrecv sop-classes [--json]\n       dicomrecv transfer-syntaxes [--json]\n\nFlags override the configuration file.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

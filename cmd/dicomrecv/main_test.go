@@ -300,3 +300,38 @@ func TestStudyEventSurvivesKill9(t *testing.T) {
 	case <-time.After(3 * time.Second):
 	}
 }
+
+func TestLookupCommands(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"tags", "PatientName"}, []string{"PatientName", "(0010,0010)", "PN", "OtherPatientNames"}},
+		{[]string{"tags", "7fe00010"}, []string{"PixelData", "OB or OW"}},
+		{[]string{"sop-classes"}, []string{"1.2.840.10008.5.1.4.1.1.6.1", "UltrasoundImageStorage", "@ct:", "@allImaging:"}},
+		{[]string{"transfer-syntaxes"}, []string{"1.2.840.10008.1.2.4.201", "@jpeg2000Lossless:"}},
+	} {
+		var out strings.Builder
+		if code := run(tc.args, &out, &strings.Builder{}, nil); code != 0 {
+			t.Fatalf("%v: exit %d", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: output lacks %q", tc.args, w)
+			}
+		}
+	}
+	var out strings.Builder
+	if code := run([]string{"tags", "--json", "PatientID"}, &out, &strings.Builder{}, nil); code != 0 {
+		t.Fatal(code)
+	}
+	var rows []struct{ Keyword, Tag, VR, VM string }
+	if err := json.Unmarshal([]byte(out.String()), &rows); err != nil || len(rows) == 0 {
+		t.Fatalf("JSON: %v %q", err, out.String())
+	}
+	for _, r := range rows {
+		if r.Keyword == "PatientID" && (r.Tag != "(0010,0020)" || r.VR != "LO" || r.VM != "1") {
+			t.Fatalf("PatientID row %+v", r)
+		}
+	}
+}
