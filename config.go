@@ -13,6 +13,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
 	"github.com/dicomrecv/dicomrecv/storage"
+	"github.com/dicomrecv/dicomrecv/storage/s3"
 )
 
 // Identity of this implementation in associations and file meta
@@ -75,8 +76,13 @@ type Config struct {
 	// StorageBackend is "Filesystem" (default) or "S3".
 	StorageBackend string
 	// OutDir is the root of the filesystem storage (required for the
-	// Filesystem backend; created if missing).
+	// Filesystem backend; created if missing). With the S3 backend it is
+	// optional: when set, the study journal is kept in {OutDir}/.dicomrecv,
+	// so a crash loses no pending study event.
 	OutDir string
+	// S3 configures the S3 backend (the seed's s3Config), required when
+	// StorageBackend is "S3".
+	S3 *S3Config
 	// DatasetOnly stores the data set alone, without the Part-10 preamble
 	// and file meta information (the seed's storeWithFileMeta: false).
 	DatasetOnly bool
@@ -178,6 +184,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// S3Config configures the S3 storage backend: bucket, credentials (the AWS
+// default chain when AccessKey and SecretKey are empty), endpoint for
+// S3-compatible stores, region (default us-east-1), key prefix, path-style
+// addressing, part size and retries. Credentials never appear in logs,
+// events or errors. See storage/s3.Config for every field.
+type S3Config = s3.Config
+
 // Peer ties an AE title to the hosts it may connect from.
 type Peer struct {
 	// AETitle is the peer's calling AE title.
@@ -250,7 +263,13 @@ func (c Config) validate() (*settings, error) {
 			return nil, cfgErr("OutDir", "required for the Filesystem storage backend")
 		}
 	case BackendS3:
-		return nil, cfgErr("StorageBackend", "S3 is not available in this build yet")
+		if c.S3 == nil {
+			return nil, cfgErr("S3", "required for the S3 storage backend")
+		}
+		s3c := *c.S3
+		if err := s3c.Validate(); err != nil {
+			return nil, cfgErr("S3", "%v", err)
+		}
 	default:
 		return nil, cfgErr("StorageBackend", "%q: want %q or %q", c.StorageBackend, BackendFilesystem, BackendS3)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/study"
 	"github.com/dicomrecv/dicomrecv/storage"
 	"github.com/dicomrecv/dicomrecv/storage/fs"
+	"github.com/dicomrecv/dicomrecv/storage/s3"
 )
 
 var stderr io.Writer = os.Stderr
@@ -143,6 +144,9 @@ func (srv *Server) storageName() string {
 	if fb, ok := srv.backend.(*fs.Backend); ok {
 		return fb.Dir()
 	}
+	if srv.s.S3 != nil {
+		return "s3://" + srv.s.S3.Bucket + "/" + srv.s.S3.Prefix
+	}
 	return srv.s.StorageBackend
 }
 
@@ -152,6 +156,19 @@ func (srv *Server) openBackend() (storage.Backend, error) {
 		b, err := fs.New(fs.Config{Dir: srv.s.OutDir, NoFsync: !srv.s.fsync, Duplicate: srv.s.duplicate, Logger: srv.log})
 		if err != nil {
 			return nil, fmt.Errorf("dicomrecv: outDir %q: %w", srv.s.OutDir, err)
+		}
+		return b, nil
+	case BackendS3:
+		cfg := *srv.s.S3
+		cfg.Duplicate = srv.s.duplicate
+		if cfg.Logger == nil {
+			cfg.Logger = srv.log
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s3.StartupTimeout+5*time.Second)
+		defer cancel()
+		b, err := s3.New(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("dicomrecv: s3Config: %w", err)
 		}
 		return b, nil
 	}
@@ -287,6 +304,12 @@ func (srv *Server) newTracker() (*study.Tracker, error) {
 	}
 	if fb, ok := srv.backend.(*fs.Backend); ok {
 		cfg.JournalPath = filepath.Join(fb.Dir(), fs.StateDir, "studies.journal")
+	} else if srv.s.OutDir != "" {
+		dir := filepath.Join(srv.s.OutDir, fs.StateDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("dicomrecv: outDir %q: %w", srv.s.OutDir, err)
+		}
+		cfg.JournalPath = filepath.Join(dir, "studies.journal")
 	}
 	t, err := study.New(cfg)
 	if err != nil {

@@ -12,20 +12,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicomrecv/dicomrecv/internal/s3test"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 )
 
 // BenchmarkReceive1GiB sends one object with 1 GiB of pixel data to the
-// dicomrecv command in a separate process and reports the receiver's peak
-// resident set size (VmHWM) and throughput. Run it with
+// dicomrecv command in a separate process, storing to the filesystem and to
+// S3 (versitygw), and reports the receiver's peak resident set size (VmHWM)
+// and throughput. Run it with
 //
 //	go test -run '^$' -bench Receive1GiB -benchtime 1x ./cmd/dicomrecv
 func BenchmarkReceive1GiB(b *testing.B) {
+	b.Run("filesystem", func(b *testing.B) { benchReceive1GiB(b, "fsync: false\n") })
+	b.Run("s3", func(b *testing.B) {
+		s := s3test.Start(b)
+		benchReceive1GiB(b, fmt.Sprintf("storageBackend: S3\ns3Config: {bucket: %s, accessKey: %s, secretKey: %s, endpoint: %q}\n",
+			s.Bucket, s.AccessKey, s.SecretKey, s.Endpoint))
+	})
+}
+
+func benchReceive1GiB(b *testing.B, config string) {
 	const pixels = 1 << 30
 	bin := buildBinary(b)
 	dir := b.TempDir()
 	cfg := dir + "/c.yaml"
-	os.WriteFile(cfg, []byte("fsync: false\n"), 0o644)
+	os.WriteFile(cfg, []byte(config), 0o644)
 	p := startBenchProcess(b, bin, "--config", cfg, "--port", "0", "--out-dir", dir+"/store")
 	const ct = "1.2.840.10008.5.1.4.1.1.2"
 	for i := 0; b.Loop(); i++ {

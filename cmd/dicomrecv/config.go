@@ -57,6 +57,25 @@ type fileConfig struct {
 	RequireCalledAETitle   *bool            `yaml:"requireCalledAeTitle"`
 	AllowedCallingAETitles []string         `yaml:"allowedCallingAeTitles"`
 	Peers                  []dicomrecv.Peer `yaml:"peers"`
+
+	S3Config *s3File `yaml:"s3Config"`
+}
+
+// s3File is the s3Config object: the seed's keys (bucket, accessKey,
+// secretKey, endpoint, region) plus ours.
+type s3File struct {
+	Bucket                   string   `yaml:"bucket"`
+	AccessKey                string   `yaml:"accessKey"`
+	SecretKey                string   `yaml:"secretKey"`
+	Endpoint                 string   `yaml:"endpoint"`
+	Region                   string   `yaml:"region"`
+	Prefix                   string   `yaml:"prefix"`
+	ForcePathStyle           *bool    `yaml:"forcePathStyle"`
+	PartSize                 int64    `yaml:"partSize"`
+	MaxBufferedParts         int      `yaml:"maxBufferedParts"`
+	RetryDeadline            *seconds `yaml:"retryDeadline"`
+	DisableConditionalWrites bool     `yaml:"disableConditionalWrites"`
+	ReportOverwrites         bool     `yaml:"reportOverwrites"`
 }
 
 // seconds is a duration written as a number of seconds (fractions allowed).
@@ -121,6 +140,9 @@ func parseConfig(data []byte) (*fileConfig, error) {
 			continue
 		}
 		f := v.Field(idx)
+		if err := checkNestedKeys(k, val, f.Type()); err != nil {
+			return nil, err
+		}
 		p := reflect.New(f.Type())
 		if err := val.Decode(p.Interface()); err != nil {
 			return nil, fmt.Errorf("config: key %q: %s", k, yamlErrText(err))
@@ -131,6 +153,45 @@ func parseConfig(data []byte) (*fileConfig, error) {
 		return nil, fmt.Errorf("config: keys \"callingAeTitle\" and \"aeTitle\" (its alias) disagree")
 	}
 	return fc, nil
+}
+
+// checkNestedKeys refuses unknown keys inside objects (s3Config, the
+// entries of peers and extractCustomTags), naming them as path.key.
+func checkNestedKeys(path string, n *yaml.Node, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			if err := checkNestedKeys(fmt.Sprintf("%s[%d]", path, i), item, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		known := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				known[name] = t.Field(i).Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			ft, ok := known[k]
+			if !ok {
+				names := map[string]int{}
+				for name := range known {
+					names[name] = 0
+				}
+				return fmt.Errorf("config: unknown key %q%s", path+"."+k, suggestKey(k, names))
+			}
+			if err := checkNestedKeys(path+"."+k, n.Content[i+1], ft); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func yamlErrText(err error) string {
@@ -275,6 +336,20 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 	}
 	if fc.Peers != nil {
 		cfg.Peers = fc.Peers
+	}
+	if f := fc.S3Config; f != nil {
+		c := &dicomrecv.S3Config{Bucket: f.Bucket, AccessKey: f.AccessKey, SecretKey: f.SecretKey, Endpoint: f.Endpoint,
+			Region: f.Region, Prefix: f.Prefix, ForcePathStyle: f.ForcePathStyle, PartSize: f.PartSize,
+			MaxBufferedParts: f.MaxBufferedParts, DisableConditionalWrites: f.DisableConditionalWrites,
+			ReportOverwrites: f.ReportOverwrites}
+		if f.RetryDeadline != nil {
+			d, err := f.RetryDeadline.duration("s3Config.retryDeadline")
+			if err != nil {
+				return err
+			}
+			c.RetryDeadline = d
+		}
+		cfg.S3 = c
 	}
 	if fc.MaxAssociations != nil {
 		cfg.MaxAssociations = *fc.MaxAssociations

@@ -191,7 +191,7 @@ var fileKeys = map[string]string{
 	"MaxAssociations": "maxAssociations", "ExtractTags": "extractTags", "ExtractCustomTags": "extractCustomTags",
 	"StudyTimeout": "studyTimeout", "MaxAssociationsPerPeer": "maxAssociationsPerPeer", "MaxObjectSize": "maxObjectSize",
 	"MinFreeDisk": "minFreeDisk", "RequireCalledAETitle": "requireCalledAeTitle",
-	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers",
+	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers", "S3": "s3Config",
 }
 
 func fileKeyError(err error) error {

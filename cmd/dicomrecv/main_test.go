@@ -33,6 +33,11 @@ func TestParseConfig(t *testing.T) {
 		{"duplicate key", "port: 1\nport: 2\n", `"port" appears twice`},
 		{"alias disagrees", `{"callingAeTitle": "A", "aeTitle": "B"}`, "disagree"},
 		{"not an object", `[1, 2]`, "one object"},
+		{"unknown key in s3Config", `{"s3Config": {"bucket": "b", "acessKey": "x"}}`, `unknown key "s3Config.acessKey" (did you mean "accessKey"?)`},
+		{"unknown key in a peer", `{"peers": [{"aeTitle": "A", "hosts": "x"}]}`, `unknown key "peers[0].hosts"`},
+		{"unknown key in a custom tag", `{"extractCustomTags": [{"tag": "00091001", "nam": "x"}]}`, `unknown key "extractCustomTags[0].nam"`},
+		{"s3Config as the seed writes it", `{"storageBackend": "S3", "s3Config": {"bucket": "b", "accessKey": "k", "secretKey": "s",
+			"endpoint": "http://localhost:9000", "region": "us-east-1", "retryDeadline": 5}}`, ""},
 		{"not JSON or YAML", `{"port": `, "not valid JSON or YAML"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
