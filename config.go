@@ -1,6 +1,7 @@
 package dicomrecv
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/internal/tlsconf"
 	"github.com/dicomrecv/dicomrecv/storage"
 	"github.com/dicomrecv/dicomrecv/storage/s3"
 )
@@ -152,6 +155,11 @@ type Config struct {
 	// (out of resources) without storing anything.
 	MinFreeDisk int64
 
+	// TLS, when set, makes the receiver speak DICOM over TLS only (PS3.15
+	// Annex B.12/B.13: TLS 1.2 or later, the BCP 195 cipher suites),
+	// optionally requiring client certificates.
+	TLS *TLSConfig
+
 	// RequireCalledAETitle rejects (reason 7, called AE title not
 	// recognized) a request that does not call AETitle.
 	RequireCalledAETitle bool
@@ -178,10 +186,33 @@ type Config struct {
 	// study. Fractions of seconds are allowed. Default 30 s.
 	StudyTimeout time.Duration
 
+	// BeforeStoreTimeout bounds each OnBeforeStore callback (default 10 s);
+	// a callback that overruns it refuses the object.
+	BeforeStoreTimeout time.Duration
+	// CoercionStatus is the status of a C-STORE whose object the
+	// OnBeforeStore callback changed: "warning" (default) answers 0xB000,
+	// Coercion of Data Elements (PS3.4 §B.2.3); "success" answers 0x0000
+	// for senders that mishandle warnings.
+	CoercionStatus string
+
 	// Verbose logs every association, context, stored file and failure.
 	Verbose bool
 	// Logger receives the logs; nil means text to stderr.
 	Logger *slog.Logger
+}
+
+// TLSConfig names the files of DICOM TLS.
+type TLSConfig struct {
+	// CertFile and KeyFile are the server certificate (chain) and private
+	// key, PEM encoded.
+	CertFile string `json:"certFile" yaml:"certFile"`
+	KeyFile  string `json:"keyFile" yaml:"keyFile"`
+	// CAFile holds the authorities whose client certificates are accepted
+	// (PEM). Without it, no client certificate is asked for.
+	CAFile string `json:"caFile" yaml:"caFile"`
+	// RequireClientCert refuses clients without a certificate signed by
+	// CAFile (mutual authentication).
+	RequireClientCert bool `json:"requireClientCert" yaml:"requireClientCert"`
 }
 
 // S3Config configures the S3 storage backend: bucket, credentials (the AWS
@@ -225,6 +256,8 @@ type settings struct {
 	maxPDU    uint32
 	extract   []dicom.ExtractSpec
 	peers     []assoc.Peer
+	tls       *tls.Config
+	coercion  uint16
 	log       *slog.Logger
 }
 
@@ -304,6 +337,21 @@ func (c Config) validate() (*settings, error) {
 		return nil, cfgErr("StudyTimeout", "%v: must be greater than 0", c.StudyTimeout)
 	}
 
+	switch {
+	case c.BeforeStoreTimeout == 0:
+		s.BeforeStoreTimeout = DefaultBeforeStoreTimeout
+	case c.BeforeStoreTimeout < 0:
+		return nil, cfgErr("BeforeStoreTimeout", "%v: must be greater than 0", c.BeforeStoreTimeout)
+	}
+	switch c.CoercionStatus {
+	case "", "warning":
+		s.coercion = dimse.StatusCoercion
+	case "success":
+		s.coercion = dimse.StatusSuccess
+	default:
+		return nil, cfgErr("CoercionStatus", "%q: want \"warning\" or \"success\"", c.CoercionStatus)
+	}
+
 	s.ARTIMTimeout = orDefault(c.ARTIMTimeout, DefaultARTIMTimeout)
 	s.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
 	s.DIMSETimeout = orDefault(c.DIMSETimeout, DefaultDIMSETimeout)
@@ -336,6 +384,12 @@ func (c Config) validate() (*settings, error) {
 	}
 	if s.peers, err = resolvePeers(c.Peers); err != nil {
 		return nil, err
+	}
+	if c.TLS != nil {
+		if s.tls, err = tlsconf.Build(tlsconf.Config{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile,
+			CAFile: c.TLS.CAFile, RequireClientCert: c.TLS.RequireClientCert}); err != nil {
+			return nil, cfgErr("TLS", "%v", err)
+		}
 	}
 	s.log = c.Logger
 	if s.log == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/study"
+	"github.com/dicomrecv/dicomrecv/internal/tlsconf"
 	"github.com/dicomrecv/dicomrecv/storage"
 )
 
@@ -33,6 +35,8 @@ type association struct {
 	abortOnce sync.Once
 	rsp       []byte // response buffer, reused
 	counted   string // remote IP counted by admit, "" when not counted
+	// peerSubject is the subject of the client's TLS certificate.
+	peerSubject string
 }
 
 func (srv *Server) newAssociation(nc net.Conn) *association {
@@ -147,6 +151,9 @@ func (a *association) serve() {
 	}
 	n := a.conn.Negotiation
 	a.calling, a.called = n.CallingAETitle, n.CalledAETitle
+	if tc, ok := a.nc.(*tls.Conn); ok {
+		a.peerSubject = tlsconf.PeerSubject(tc.ConnectionState())
+	}
 	a.log = srv.log.With("remote", a.remote, "calling", a.calling)
 	if srv.s.Verbose {
 		a.log.Info("association accepted", "called", a.called, "peerMaxPDU", n.PeerMaxPDU,
@@ -255,7 +262,7 @@ func (a *association) handle(ctxID byte, cmd *dimse.Command, data *dimse.DataRea
 		if data == nil {
 			return a.respond(ctxID, cmd, dimse.CStoreRSP, dimse.StatusBadCommand, "C-STORE-RQ announces no data set")
 		}
-		return a.store(ctxID, cmd, data)
+		return a.cstore(ctxID, cmd, data)
 	case cmd.Field == dimse.CCancelRQ:
 		// C-CANCEL has no response (PS3.7 §9.3.2.3); we run nothing that
 		// could be cancelled.
@@ -300,10 +307,10 @@ func (a *association) respond(ctxID byte, rq *dimse.Command, field, status uint1
 	return a.conn.WriteMessage(ctxID, true, a.rsp)
 }
 
-// store receives one C-STORE data set, stores it and answers.
-func (a *association) store(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) error {
+// cstore receives one C-STORE data set, stores it and answers.
+func (a *association) cstore(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) error {
 	start := time.Now()
-	res, serr := a.receive(ctxID, cmd, data)
+	res, status, serr := a.receive(ctxID, cmd, data)
 	if serr != nil {
 		// A transport or protocol failure while reading the data set ends
 		// the association; a *StatusError is answered.
@@ -340,78 +347,179 @@ func (a *association) store(ctxID byte, cmd *dimse.Command, data *dimse.DataRead
 		a.log.Warn("study journal", "err", err)
 	}
 	a.srv.emit(*res)
-	return a.respond(ctxID, cmd, dimse.CStoreRSP, dimse.StatusSuccess, "")
+	comment := ""
+	if status == dimse.StatusCoercion {
+		comment = "onBeforeStore changed the object"
+	}
+	return a.respond(ctxID, cmd, dimse.CStoreRSP, status, comment)
 }
 
 // maxSpoolMemory is how much of a data set's header is held in memory
 // before it spills to a temporary file.
 const maxSpoolMemory = 8 << 20
 
-// receive reads, checks and stores one data set. Errors that are not a
+// receive reads, checks and stores one data set and returns the event and
+// the success or warning status to answer. Errors that are not a
 // *dimse.StatusError end the association.
-func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) (*FileStoredEvent, error) {
+func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) (*FileStoredEvent, uint16, error) {
 	ctx := a.conn.Context(ctxID)
 	switch {
 	case cmd.AffectedSOPClassUID == "" || cmd.AffectedSOPInstanceUID == "":
-		return nil, dimse.Errorf(dimse.StatusBadCommand, "C-STORE-RQ lacks Affected SOP Class/Instance UID")
+		return nil, 0, dimse.Errorf(dimse.StatusBadCommand, "C-STORE-RQ lacks Affected SOP Class/Instance UID")
 	case ctx.AbstractSyntax == assoc.VerificationSOPClass || cmd.AffectedSOPClassUID != ctx.AbstractSyntax:
 		// PS3.7 §9.1.1: the Affected SOP Class UID is that of the
 		// presentation context.
-		return nil, dimse.Errorf(dimse.StatusSOPClassNotSupported,
+		return nil, 0, dimse.Errorf(dimse.StatusSOPClassNotSupported,
 			"SOP class %s not negotiated on context %d", cmd.AffectedSOPClassUID, ctxID)
 	}
 	ts, ok := dicom.LookupTransferSyntax(ctx.TransferSyntax)
 	if !ok {
-		return nil, dimse.Errorf(dimse.StatusCannotUnderstand, "transfer syntax %s unknown", ctx.TransferSyntax)
+		return nil, 0, dimse.Errorf(dimse.StatusCannotUnderstand, "transfer syntax %s unknown", ctx.TransferSyntax)
 	}
-
 	if min := a.srv.s.MinFreeDisk; min > 0 {
 		if fb, ok := a.srv.backend.(interface{ FreeBytes() (uint64, error) }); ok {
 			free, err := fb.FreeBytes()
 			if err == nil && free < uint64(min) {
-				return nil, dimse.Errorf(dimse.StatusOutOfResources, "free disk space below minFreeDisk")
+				return nil, 0, dimse.Errorf(dimse.StatusOutOfResources, "free disk space below minFreeDisk")
 			}
 		}
 	}
-	max := a.srv.s.MaxObjectSize
+	fn := a.srv.beforeStoreFunc()
+	in, err := a.parse(ts, data, fn != nil)
+	defer in.close()
+	if err != nil {
+		return nil, 0, err
+	}
+	key, ev, serr := a.check(cmd, ctx, in.h)
+	if serr != nil {
+		return nil, 0, serr
+	}
+	ev.TransferSyntaxUID = ctx.TransferSyntax
+	ev.Tags = in.h.Extract(a.srv.s.extract, ts.Encoding)
+	if fn != nil {
+		req := &BeforeStoreRequest{
+			Tags:              make(map[string]string, len(ev.Tags)+4),
+			CallingAETitle:    a.calling,
+			CalledAETitle:     a.called,
+			RemoteAddr:        a.remote,
+			TransferSyntaxUID: ctx.TransferSyntax,
+			resolve:           a.srv.s.resolveName,
+		}
+		for k, v := range ev.Tags {
+			req.Tags[k] = v
+		}
+		req.Tags["SOPClassUID"], req.Tags["SOPInstanceUID"] = ev.SOPClassUID, ev.SOPInstanceUID
+		req.Tags["StudyInstanceUID"], req.Tags["SeriesInstanceUID"] = ev.StudyInstanceUID, ev.SeriesInstanceUID
+		changes, serr := a.runBeforeStore(fn, req)
+		if serr != nil {
+			return nil, 0, serr
+		}
+		if len(changes) > 0 {
+			ev, err := a.storeEdited(ts, data, in, ev, changes)
+			if err != nil {
+				return nil, 0, err
+			}
+			return ev, a.srv.s.coercion, nil
+		}
+	}
+	if err := a.store(key, ev, ts, data, in, in.raw, data, false); err != nil {
+		return nil, 0, err
+	}
+	return ev, dimse.StatusSuccess, nil
+}
 
-	// Parse the header (everything before the pixel data) while keeping its
-	// raw bytes in the spool.
-	sp := newSpool()
-	sp.max = max
-	defer sp.close()
-	src := io.TeeReader(data, sp)
+// parsed is a data set whose header has been read.
+type parsed struct {
+	h   *dicom.Header
+	raw *spool // the bytes read from the network (the header; compressed when deflated)
+	// dec holds the decoded header when it differs from raw (deflated) and
+	// an edit may need it; fr then continues the decoded stream.
+	dec *spool
+	fr  io.ReadCloser
+}
+
+func (p *parsed) close() {
+	if p.fr != nil {
+		p.fr.Close()
+	}
+	if p.raw != nil {
+		p.raw.close()
+	}
+	if p.dec != nil {
+		p.dec.close()
+	}
+}
+
+// decoded returns the spool of the decoded header.
+func (p *parsed) decoded() *spool {
+	if p.dec != nil {
+		return p.dec
+	}
+	return p.raw
+}
+
+// parse reads the data set's header (everything before the pixel data)
+// while keeping its bytes in a spool.
+func (a *association) parse(ts dicom.TransferSyntax, data *dimse.DataReader, editable bool) (*parsed, error) {
+	max := a.srv.s.MaxObjectSize
+	in := &parsed{raw: newSpool()}
+	in.raw.max = max
+	src := io.TeeReader(data, in.raw)
 	var hr io.Reader = src
-	var fr io.ReadCloser
 	if ts.Deflated {
-		fr = flate.NewReader(src)
-		hr = fr
+		in.fr = flate.NewReader(src)
+		hr = in.fr
+		if editable {
+			in.dec = newSpool()
+			hr = io.TeeReader(in.fr, in.dec)
+		}
 	}
 	h, perr := dicom.ReadHeader(hr, ts.Encoding, dicom.Limits{})
-	if fr != nil {
-		fr.Close()
+	if perr != nil && ts.Deflated && badDeflate(perr, data) {
+		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "deflated data set is corrupt", Err: perr}
 	}
-	if err := sp.err; errors.Is(err, errTooLarge) {
-		return nil, tooLarge(max)
+	if err := in.raw.err; errors.Is(err, errTooLarge) {
+		return in, tooLarge(max)
 	} else if err != nil {
-		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "cannot buffer the data set", Err: err}
+		return in, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "cannot buffer the data set", Err: err}
+	}
+	if in.dec != nil && in.dec.err != nil {
+		return in, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "cannot buffer the data set", Err: in.dec.err}
 	}
 	if perr != nil {
 		if !isParseError(perr) {
-			return nil, perr // the association failed while we read
+			return in, perr // the association failed while we read
 		}
-		return nil, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "data set does not parse: " + perr.Error(), Err: perr}
+		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "data set does not parse: " + perr.Error(), Err: perr}
 	}
-	key, ev, serr := a.check(cmd, ctx, h)
-	if serr != nil {
-		return nil, serr
-	}
-	ev.TransferSyntaxUID = ctx.TransferSyntax
-	ev.Tags = h.Extract(a.srv.s.extract, ts.Encoding)
+	in.h = h
+	return in, nil
+}
 
+// badDeflate reports whether err comes from inflating a malformed deflate
+// stream (rather than from the network): corrupt input, or a stream that
+// ends with the data set before its end.
+func badDeflate(err error, data *dimse.DataReader) bool {
+	var ce flate.CorruptInputError
+	return errors.As(err, &ce) || (errors.Is(err, io.ErrUnexpectedEOF) && data.Done())
+}
+
+// storageFailed is the answer to a failed write or commit.
+func storageFailed(err error) *dimse.StatusError {
+	return &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+}
+
+// store writes an object: the file meta (unless DatasetOnly), the header
+// from head, then the rest of the data set from rest, and commits it under
+// key. With deflate, head and rest are decoded bytes to deflate again (an
+// edited deflated data set); otherwise they are written as they are. It
+// fills ev's File, Duplicate and Bytes.
+func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.TransferSyntax, data *dimse.DataReader,
+	in *parsed, head *spool, rest io.Reader, deflate bool) error {
+	max := a.srv.s.MaxObjectSize
 	obj, err := a.srv.backend.Create(context.Background(), key)
 	if err != nil {
-		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+		return storageFailed(err)
 	}
 	committed := false
 	defer func() {
@@ -423,7 +531,7 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 		meta := dicom.AppendFileMeta(nil, &dicom.MetaInfo{
 			MediaStorageSOPClassUID:    ev.SOPClassUID,
 			MediaStorageSOPInstanceUID: ev.SOPInstanceUID,
-			TransferSyntaxUID:          ctx.TransferSyntax,
+			TransferSyntaxUID:          ts.UID,
 			ImplementationClassUID:     ImplementationClassUID,
 			ImplementationVersionName:  ImplementationVersionName,
 			SourceAETitle:              a.srv.s.aeTitle,
@@ -431,41 +539,55 @@ func (a *association) receive(ctxID byte, cmd *dimse.Command, data *dimse.DataRe
 			ReceivingAETitle:           a.srv.s.aeTitle,
 		})
 		if _, err := obj.Write(meta); err != nil {
-			return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+			return storageFailed(err)
 		}
 	}
-	if err := sp.writeTo(obj); err != nil {
-		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+	var w io.Writer = obj
+	var fw *flate.Writer
+	if deflate {
+		fw, _ = flate.NewWriter(obj, flate.DefaultCompression)
+		w = fw
+	}
+	if err := head.writeTo(w); err != nil {
+		return storageFailed(err)
 	}
 	// The rest (pixel data and anything after it) goes from the socket's
 	// buffer to storage without being parsed.
-	ow := &errWriter{w: obj, data: data, max: max}
-	if _, err := data.WriteTo(ow); err != nil {
+	ow := &errWriter{w: w, data: data, max: max}
+	if _, err := io.Copy(ow, rest); err != nil {
 		if ow.err == nil {
-			return nil, err // reading failed: the association is over
+			if deflate && badDeflate(err, data) {
+				return &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "deflated data set is corrupt", Err: err}
+			}
+			return err // reading failed: the association is over
 		}
 		if errors.Is(ow.err, errTooLarge) {
-			return nil, tooLarge(max)
+			return tooLarge(max)
 		}
-		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: ow.err}
+		return storageFailed(ow.err)
 	}
-	if h.PixelData != nil && h.PixelData.Length != dicom.UndefinedLength && !ts.Deflated {
+	if fw != nil {
+		if err := fw.Close(); err != nil {
+			return storageFailed(err)
+		}
+	}
+	if h := in.h; h.PixelData != nil && h.PixelData.Length != dicom.UndefinedLength && !ts.Deflated {
 		if end := h.Length + int64(h.PixelData.Length); data.Count() < end {
-			return nil, dimse.Errorf(dimse.StatusUnparsable, "pixel data truncated: %d of %d bytes", data.Count()-h.Length, h.PixelData.Length)
+			return dimse.Errorf(dimse.StatusUnparsable, "pixel data truncated: %d of %d bytes", data.Count()-h.Length, h.PixelData.Length)
 		}
 	}
 	res, err := obj.Commit(context.Background())
 	committed = true
 	if err != nil {
 		if errors.Is(err, storage.ErrDuplicate) {
-			return nil, &dimse.StatusError{Status: dimse.StatusDuplicate, Comment: "SOP instance already stored", Err: err}
+			return &dimse.StatusError{Status: dimse.StatusDuplicate, Comment: "SOP instance already stored", Err: err}
 		}
-		return nil, &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
+		return storageFailed(err)
 	}
 	ev.File = res.Location
 	ev.Duplicate = res.Duplicate
 	ev.Bytes = data.Count()
-	return ev, nil
+	return nil
 }
 
 // errWriter remembers the first error of its writer, so that a failed
@@ -533,13 +655,14 @@ func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Hea
 		return storage.Key{}, nil, &dimse.StatusError{Status: dimse.StatusBadUID, Comment: shortUIDError(key), Err: err}
 	}
 	ev := &FileStoredEvent{
-		SOPInstanceUID:    sopInst,
-		SOPClassUID:       sopClass,
-		StudyInstanceUID:  study,
-		SeriesInstanceUID: series,
-		CallingAETitle:    a.calling,
-		CalledAETitle:     a.called,
-		RemoteAddr:        a.remote,
+		SOPInstanceUID:         sopInst,
+		SOPClassUID:            sopClass,
+		StudyInstanceUID:       study,
+		SeriesInstanceUID:      series,
+		CallingAETitle:         a.calling,
+		CalledAETitle:          a.called,
+		RemoteAddr:             a.remote,
+		PeerCertificateSubject: a.peerSubject,
 	}
 	return key, ev, nil
 }

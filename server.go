@@ -15,6 +15,7 @@ package dicomrecv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,11 +45,12 @@ type Server struct {
 	s   *settings
 	log *slog.Logger
 
-	hmu       sync.Mutex
-	onStarted []func(ServerStartedEvent)
-	onStored  []func(FileStoredEvent)
-	onError   []func(ErrorEvent)
-	onStudy   []func(StudyCompletedEvent)
+	hmu         sync.Mutex
+	onStarted   []func(ServerStartedEvent)
+	onStored    []func(FileStoredEvent)
+	onError     []func(ErrorEvent)
+	onStudy     []func(StudyCompletedEvent)
+	beforeStore BeforeStoreFunc
 
 	events       chan any
 	dispatchDone chan struct{}
@@ -210,6 +212,10 @@ func (srv *Server) acceptLoop(ln net.Listener) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 			_ = tc.SetKeepAlive(true)
+		}
+		if srv.s.tls != nil {
+			// The handshake runs on the first read, under the ARTIM timer.
+			nc = tls.Server(nc, srv.s.tls)
 		}
 		a := srv.newAssociation(nc)
 		srv.mu.Lock()

@@ -59,6 +59,11 @@ type fileConfig struct {
 	Peers                  []dicomrecv.Peer `yaml:"peers"`
 
 	S3Config *s3File `yaml:"s3Config"`
+
+	TLS *dicomrecv.TLSConfig `yaml:"tls"`
+
+	BeforeStoreTimeout *seconds `yaml:"beforeStoreTimeout"`
+	CoercionStatus     *string  `yaml:"coercionStatus"`
 }
 
 // s3File is the s3Config object: the seed's keys (bucket, accessKey,
@@ -336,6 +341,18 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 	}
 	if fc.Peers != nil {
 		cfg.Peers = fc.Peers
+	}
+	cfg.TLS = fc.TLS
+	setStr(&cfg.CoercionStatus, fc.CoercionStatus)
+	if fc.BeforeStoreTimeout != nil {
+		v, err := fc.BeforeStoreTimeout.duration("beforeStoreTimeout")
+		if err != nil {
+			return err
+		}
+		if v <= 0 {
+			return fmt.Errorf("config: beforeStoreTimeout: must be greater than 0")
+		}
+		cfg.BeforeStoreTimeout = v
 	}
 	if f := fc.S3Config; f != nil {
 		c := &dicomrecv.S3Config{Bucket: f.Bucket, AccessKey: f.AccessKey, SecretKey: f.SecretKey, Endpoint: f.Endpoint,

@@ -192,6 +192,7 @@ var fileKeys = map[string]string{
 	"StudyTimeout": "studyTimeout", "MaxAssociationsPerPeer": "maxAssociationsPerPeer", "MaxObjectSize": "maxObjectSize",
 	"MinFreeDisk": "minFreeDisk", "RequireCalledAETitle": "requireCalledAeTitle",
 	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers", "S3": "s3Config",
+	"TLS": "tls", "BeforeStoreTimeout": "beforeStoreTimeout", "CoercionStatus": "coercionStatus",
 }
 
 func fileKeyError(err error) error {
