@@ -212,6 +212,7 @@ func (srv *Server) acceptLoop(ln net.Listener) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 			_ = tc.SetKeepAlive(true)
+			nc = withQuickAck(tc)
 		}
 		if srv.s.tls != nil {
 			// The handshake runs on the first read, under the ARTIM timer.
