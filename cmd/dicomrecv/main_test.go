@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/scutest"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
@@ -339,4 +342,109 @@ func TestLookupCommands(t *testing.T) {
 			t.Fatalf("PatientID row %+v", r)
 		}
 	}
+}
+
+// throttledReader yields n bytes slowly: rate bytes per 10 ms.
+type throttledReader struct {
+	r    io.Reader
+	rate int
+}
+
+func (t *throttledReader) Read(p []byte) (int, error) {
+	time.Sleep(10 * time.Millisecond)
+	if len(p) > t.rate {
+		p = p[:t.rate]
+	}
+	return t.r.Read(p)
+}
+
+// SIGTERM during a large transfer lets it finish (the file is complete)
+// and the process exits 0; a second SIGTERM exits at once.
+func TestShutdownSignals(t *testing.T) {
+	bin := buildBinary(t)
+	const ct = "1.2.840.10008.5.1.4.1.1.2"
+	send := func(p *process, sop string, rate int, size uint32) chan error {
+		done := make(chan error, 1)
+		go func() {
+			c, err := scutest.Associate(fmt.Sprintf("127.0.0.1:%d", p.port), scutest.Options{
+				Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			c.NC.SetDeadline(time.Now().Add(time.Minute))
+			header := bigHeader(ct, sop, size)
+			r := &throttledReader{r: io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, int64(size))), rate: rate}
+			rsp, err := c.StoreStream(1, ct, sop, r, int64(len(header))+int64(size))
+			if err == nil && rsp.Status != 0 {
+				err = fmt.Errorf("status 0x%04X", rsp.Status)
+			}
+			if err == nil {
+				err = c.Release()
+			}
+			done <- err
+		}()
+		return done
+	}
+
+	t.Run("graceful", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "c.yaml")
+		os.WriteFile(cfg, []byte("shutdownTimeout: 20\n"), 0o644)
+		p := startProcess(t, bin, "--config", cfg, "--port", "0", "--out-dir", filepath.Join(dir, "store"))
+		// 8 MiB at about 3 MB/s: a few seconds.
+		done := send(p, "1.2.3.4.1", 32<<10, 8<<20)
+		time.Sleep(time.Second)
+		start := time.Now()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-done; err != nil {
+			t.Fatalf("transfer during shutdown: %v", err)
+		}
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+		if waited := time.Since(start); waited > 20*time.Second {
+			t.Fatalf("shutdown took %v", waited)
+		}
+		fi, err := os.Stat(filepath.Join(dir, "store", "1.2.3.4", "1.2.3.4.1", "1.2.3.4.1.dcm"))
+		if err != nil || fi.Size() < 8<<20 {
+			t.Fatalf("stored file: %v %v", fi, err)
+		}
+	})
+	t.Run("second signal", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "c.yaml")
+		os.WriteFile(cfg, []byte("shutdownTimeout: 60\n"), 0o644)
+		p := startProcess(t, bin, "--config", cfg, "--port", "0", "--out-dir", filepath.Join(dir, "store"))
+		done := send(p, "1.2.3.4.2", 16<<10, 64<<20) // would take about 40 s
+		time.Sleep(time.Second)
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		time.Sleep(500 * time.Millisecond)
+		start := time.Now()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		err := p.cmd.Wait()
+		if waited := time.Since(start); waited > 3*time.Second {
+			t.Fatalf("second SIGTERM: exit after %v", waited)
+		}
+		if err == nil {
+			t.Fatal("exit status 0 after the second signal, want non-zero")
+		}
+		<-done
+		if n := countStored(filepath.Join(dir, "store")); n != 0 {
+			t.Fatalf("%d files stored from an interrupted transfer", n)
+		}
+	})
+}
+
+// countStored counts .dcm files (not temporary ones) under dir.
+func countStored(dir string) int {
+	n := 0
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".dcm") && !strings.Contains(p, "/.dicomrecv/") {
+			n++
+		}
+		return nil
+	})
+	return n
 }
