@@ -29,12 +29,12 @@ func AppendFileMeta(b []byte, m *MetaInfo) []byte {
 	b = appendExplicitLE(b, TagFileMetaInformationGroupLength, UL, []byte{0, 0, 0, 0})
 	start := len(b)
 	b = appendExplicitLE(b, TagFileMetaInformationVersion, OB, []byte{0x00, 0x01})
-	b = appendText(b, TagMediaStorageSOPClassUID, UI, m.MediaStorageSOPClassUID)
-	b = appendText(b, TagMediaStorageSOPInstanceUID, UI, m.MediaStorageSOPInstanceUID)
-	b = appendText(b, TagTransferSyntaxUID, UI, m.TransferSyntaxUID)
-	b = appendText(b, TagImplementationClassUID, UI, m.ImplementationClassUID)
+	b = appendMetaText(b, TagMediaStorageSOPClassUID, UI, m.MediaStorageSOPClassUID)
+	b = appendMetaText(b, TagMediaStorageSOPInstanceUID, UI, m.MediaStorageSOPInstanceUID)
+	b = appendMetaText(b, TagTransferSyntaxUID, UI, m.TransferSyntaxUID)
+	b = appendMetaText(b, TagImplementationClassUID, UI, m.ImplementationClassUID)
 	if m.ImplementationVersionName != "" {
-		b = appendText(b, TagImplementationVersionName, SH, m.ImplementationVersionName)
+		b = appendMetaText(b, TagImplementationVersionName, SH, m.ImplementationVersionName)
 	}
 	for _, e := range [...]struct {
 		t Tag
@@ -45,16 +45,16 @@ func AppendFileMeta(b []byte, m *MetaInfo) []byte {
 		{TagReceivingApplicationEntityTitle, m.ReceivingAETitle},
 	} {
 		if e.v != "" {
-			b = appendText(b, e.t, AE, e.v)
+			b = appendMetaText(b, e.t, AE, e.v)
 		}
 	}
 	binary.LittleEndian.PutUint32(b[lenAt:], uint32(len(b)-start))
 	return b
 }
 
-// appendText appends a text element padded to even length: UI with NUL,
+// appendMetaText appends a text element padded to even length: UI with NUL,
 // everything else with a space (PS3.5 §6.2).
-func appendText(b []byte, t Tag, vr VR, v string) []byte {
+func appendMetaText(b []byte, t Tag, vr VR, v string) []byte {
 	n := len(v)
 	if n&1 == 1 {
 		pad := byte(' ')
