@@ -4,4 +4,8 @@
 # Usage: scripts/build-static.sh OUTPUT
 set -eu
 out=${1:?usage: build-static.sh OUTPUT}
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out" ./cmd/dicomrecv
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  commit="$commit-dirty"
+fi
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w -X main.commit=$commit" -o "$out" ./cmd/dicomrecv

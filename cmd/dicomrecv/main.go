@@ -205,8 +205,15 @@ func fileKeyError(err error) error {
 	return err
 }
 
+// commit is set by scripts/build-static.sh (-X main.commit=...); otherwise
+// the commit comes from the build information Go embeds.
+var commit string
+
 func versionString() string {
-	version, commit := "(devel)", "unknown"
+	version, rev := "(devel)", commit
+	if rev == "" {
+		rev = "unknown"
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {
 			version = bi.Main.Version
@@ -214,13 +221,15 @@ func versionString() string {
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				commit = s.Value
+				if commit == "" {
+					rev = s.Value
+				}
 			case "vcs.modified":
-				if s.Value == "true" {
-					commit += "-dirty"
+				if s.Value == "true" && commit == "" {
+					rev += "-dirty"
 				}
 			}
 		}
 	}
-	return fmt.Sprintf("dicomrecv %s (commit %s, %s)", version, commit, dicomrecv.ImplementationVersionName)
+	return fmt.Sprintf("dicomrecv %s (commit %s, %s)", version, rev, dicomrecv.ImplementationVersionName)
 }
