@@ -120,6 +120,10 @@ const (
 	StatusSOPClassUnsupported uint16 = dimse.StatusSOPClassNotSupported
 )
 
+// deadlineGrace is how long after its deadline a callback may still return
+// its own error.
+const deadlineGrace = 100 * time.Millisecond
+
 // errBeforeStoreTimeout marks a callback that ran past its deadline.
 var errBeforeStoreTimeout = errors.New("onBeforeStore did not return before beforeStoreTimeout")
 
@@ -142,7 +146,16 @@ func (a *association) runBeforeStore(fn BeforeStoreFunc, req *BeforeStoreRequest
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		err = errBeforeStoreTimeout
+		// A callback that honours ctx returns at once with its own,
+		// usually clearer, error: give it a moment.
+		select {
+		case err = <-done:
+			if err == nil {
+				err = errBeforeStoreTimeout
+			}
+		case <-time.After(deadlineGrace):
+			err = errBeforeStoreTimeout
+		}
 	}
 	req.mu.Lock()
 	req.closed = true

@@ -62,8 +62,10 @@ type fileConfig struct {
 
 	TLS *dicomrecv.TLSConfig `yaml:"tls"`
 
-	BeforeStoreTimeout *seconds `yaml:"beforeStoreTimeout"`
-	CoercionStatus     *string  `yaml:"coercionStatus"`
+	BeforeStoreTimeout *seconds           `yaml:"beforeStoreTimeout"`
+	CoercionStatus     *string            `yaml:"coercionStatus"`
+	BeforeStoreWebhook *string            `yaml:"beforeStoreWebhook"`
+	ModifyTags         map[string]*string `yaml:"modifyTags"`
 }
 
 // s3File is the s3Config object: the seed's keys (bucket, accessKey,
@@ -343,6 +345,10 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 		cfg.Peers = fc.Peers
 	}
 	cfg.TLS = fc.TLS
+	if fc.BeforeStoreWebhook != nil {
+		cli.beforeStoreWebhook = *fc.BeforeStoreWebhook
+	}
+	cli.modifyTags = fc.ModifyTags
 	setStr(&cfg.CoercionStatus, fc.CoercionStatus)
 	if fc.BeforeStoreTimeout != nil {
 		v, err := fc.BeforeStoreTimeout.duration("beforeStoreTimeout")

@@ -43,7 +43,9 @@ const (
 )
 
 type cliSettings struct {
-	shutdownTimeout time.Duration
+	shutdownTimeout    time.Duration
+	beforeStoreWebhook string
+	modifyTags         map[string]*string
 }
 
 func main() {
@@ -120,6 +122,14 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	if err != nil {
 		fmt.Fprintf(stderr, "dicomrecv: %v\n", fileKeyError(err))
 		return 2
+	}
+	bs, err := newBeforeStore(cli.modifyTags, cli.beforeStoreWebhook, cfg.ExtractCustomTags)
+	if err != nil {
+		fmt.Fprintf(stderr, "dicomrecv: %v\n", err)
+		return 2
+	}
+	if bs != nil {
+		srv.OnBeforeStore(bs.run)
 	}
 	out := &eventWriter{w: stdout}
 	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
