@@ -45,6 +45,9 @@ func TestDocsConfigExamples(t *testing.T) {
 				t.Errorf("%s: %v", name, err)
 				continue
 			}
+			if _, err := newBeforeStore(cli.modifyTags, cli.beforeStoreWebhook, cfg.ExtractCustomTags); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
 			if cfg.OutDir != "" && !filepath.IsAbs(cfg.OutDir) {
 				cfg.OutDir = filepath.Join(t.TempDir(), cfg.OutDir)
 			}
