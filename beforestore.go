@@ -165,6 +165,7 @@ func (a *association) runBeforeStore(fn BeforeStoreFunc, req *BeforeStoreRequest
 		err = errs[0]
 	}
 	if err != nil {
+		a.srv.metrics.BeforeStoreRefused()
 		return nil, refusal(err)
 	}
 	return changes, nil

@@ -195,6 +195,12 @@ type Config struct {
 	// for senders that mishandle warnings.
 	CoercionStatus string
 
+	// MetricsAddr, when set (e.g. ":9090"), serves /metrics (Prometheus),
+	// /healthz (alive) and /readyz (listening and storage writable).
+	MetricsAddr string
+	// PprofAddr, when set, serves net/http/pprof (keep it on localhost).
+	PprofAddr string
+
 	// Verbose logs every association, context, stored file and failure.
 	Verbose bool
 	// Logger receives the logs; nil means text to stderr.

@@ -17,6 +17,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/internal/metrics"
 	"github.com/dicomrecv/dicomrecv/internal/study"
 	"github.com/dicomrecv/dicomrecv/internal/tlsconf"
 	"github.com/dicomrecv/dicomrecv/storage"
@@ -151,6 +152,9 @@ func (a *association) serve() {
 	}
 	n := a.conn.Negotiation
 	a.calling, a.called = n.CallingAETitle, n.CalledAETitle
+	srv.metrics.AssociationAccepted()
+	srv.metrics.AssociationOpened()
+	defer srv.metrics.AssociationClosed()
 	if tc, ok := a.nc.(*tls.Conn); ok {
 		a.peerSubject = tlsconf.PeerSubject(tc.ConnectionState())
 	}
@@ -212,6 +216,15 @@ func (a *association) fail(what string, err error) {
 	}
 	msg := what + ": " + err.Error()
 	var rj *assoc.RejectError
+	var ae *assoc.AbortError
+	switch {
+	case errors.As(err, &rj):
+		a.srv.metrics.AssociationRejected(metrics.RejectReason(rj.Source, rj.Reason))
+	case errors.As(err, &ae):
+		a.srv.metrics.AssociationAborted(metrics.AbortByUs)
+	case errors.Is(err, assoc.ErrPeerAborted):
+		a.srv.metrics.AssociationAborted(metrics.AbortByPeer)
+	}
 	if errors.As(err, &rj) {
 		a.srv.log.Warn("association rejected", "remote", a.remote, "calling", a.calling, "result", rj.Result, "source", rj.Source, "reason", rj.Reason, "why", rj.Msg)
 	} else {
@@ -325,6 +338,7 @@ func (a *association) cstore(ctxID byte, cmd *dimse.Command, data *dimse.DataRea
 		}
 		a.log.Warn("C-STORE failed", "sopInstanceUid", cmd.AffectedSOPInstanceUID,
 			"status", fmt.Sprintf("0x%04X", st.Status), "comment", st.Comment, "err", st.Err)
+		a.srv.metrics.CStore(st.Status, cmd.AffectedSOPClassUID, data.Count(), time.Since(start))
 		return a.respond(ctxID, cmd, dimse.CStoreRSP, st.Status, st.Comment)
 	}
 	if a.srv.s.Verbose {
@@ -347,6 +361,7 @@ func (a *association) cstore(ctxID byte, cmd *dimse.Command, data *dimse.DataRea
 		a.log.Warn("study journal", "err", err)
 	}
 	a.srv.emit(*res)
+	a.srv.metrics.CStore(status, cmd.AffectedSOPClassUID, res.Bytes, time.Since(start))
 	comment := ""
 	if status == dimse.StatusCoercion {
 		comment = "onBeforeStore changed the object"
@@ -505,7 +520,8 @@ func badDeflate(err error, data *dimse.DataReader) bool {
 }
 
 // storageFailed is the answer to a failed write or commit.
-func storageFailed(err error) *dimse.StatusError {
+func (a *association) storageFailed(err error) *dimse.StatusError {
+	a.srv.metrics.StorageError()
 	return &dimse.StatusError{Status: dimse.StatusOutOfResources, Comment: "storage failed", Err: err}
 }
 
@@ -519,7 +535,7 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 	max := a.srv.s.MaxObjectSize
 	obj, err := a.srv.backend.Create(context.Background(), key)
 	if err != nil {
-		return storageFailed(err)
+		return a.storageFailed(err)
 	}
 	committed := false
 	defer func() {
@@ -539,7 +555,7 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 			ReceivingAETitle:           a.srv.s.aeTitle,
 		})
 		if _, err := obj.Write(meta); err != nil {
-			return storageFailed(err)
+			return a.storageFailed(err)
 		}
 	}
 	var w io.Writer = obj
@@ -549,7 +565,7 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 		w = fw
 	}
 	if err := head.writeTo(w); err != nil {
-		return storageFailed(err)
+		return a.storageFailed(err)
 	}
 	// The rest (pixel data and anything after it) goes from the socket's
 	// buffer to storage without being parsed.
@@ -564,11 +580,11 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 		if errors.Is(ow.err, errTooLarge) {
 			return tooLarge(max)
 		}
-		return storageFailed(ow.err)
+		return a.storageFailed(ow.err)
 	}
 	if fw != nil {
 		if err := fw.Close(); err != nil {
-			return storageFailed(err)
+			return a.storageFailed(err)
 		}
 	}
 	if h := in.h; h.PixelData != nil && h.PixelData.Length != dicom.UndefinedLength && !ts.Deflated {
@@ -582,7 +598,7 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 		if errors.Is(err, storage.ErrDuplicate) {
 			return &dimse.StatusError{Status: dimse.StatusDuplicate, Comment: "SOP instance already stored", Err: err}
 		}
-		return storageFailed(err)
+		return a.storageFailed(err)
 	}
 	ev.File = res.Location
 	ev.Duplicate = res.Duplicate

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
+	"github.com/dicomrecv/dicomrecv/internal/metrics"
 	"github.com/dicomrecv/dicomrecv/internal/study"
 	"github.com/dicomrecv/dicomrecv/storage"
 	"github.com/dicomrecv/dicomrecv/storage/fs"
@@ -55,18 +56,20 @@ type Server struct {
 	events       chan any
 	dispatchDone chan struct{}
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	ln       net.Listener
-	backend  storage.Backend
-	conns    map[*association]struct{}
-	connWG   sync.WaitGroup
-	acceptWG sync.WaitGroup
-	active   atomic.Int64
-	perPeer  map[string]int // established associations per remote IP, under mu
-	policy   *assoc.Policy
-	studies  *study.Tracker
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	ln        net.Listener
+	backend   storage.Backend
+	conns     map[*association]struct{}
+	connWG    sync.WaitGroup
+	acceptWG  sync.WaitGroup
+	active    atomic.Int64
+	perPeer   map[string]int // established associations per remote IP, under mu
+	policy    *assoc.Policy
+	studies   *study.Tracker
+	metrics   *metrics.Metrics // nil when MetricsAddr is empty
+	endpoints []*metrics.Endpoint
 }
 
 // New validates cfg and returns a Server that is not yet listening. Every
@@ -83,6 +86,9 @@ func New(cfg Config) (*Server, error) {
 		dispatchDone: make(chan struct{}),
 		conns:        map[*association]struct{}{},
 		perPeer:      map[string]int{},
+	}
+	if s.MetricsAddr != "" {
+		srv.metrics = metrics.New(metrics.Options{})
 	}
 	srv.policy = &assoc.Policy{
 		AETitle:                   s.aeTitle,
@@ -134,6 +140,15 @@ func (srv *Server) Start() error {
 		return err
 	}
 	srv.studies = tracker
+	if err := srv.serveEndpoints(); err != nil {
+		ln.Close()
+		srv.studies.Close()
+		backend.Close()
+		close(srv.events)
+		<-srv.dispatchDone
+		srv.started = false
+		return err
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	srv.log.Info("listening", "addr", ln.Addr().String(), "aeTitle", srv.s.aeTitle, "storage", srv.storageName())
 	srv.emit(ServerStartedEvent{Message: "Server started", Port: port, AETitle: srv.s.aeTitle})
@@ -290,11 +305,66 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.studies.Close()
 	close(srv.events)
 	<-srv.dispatchDone
+	for _, ep := range srv.endpoints {
+		ep.Shutdown(fctx)
+	}
 	if cerr := srv.backend.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	srv.log.Info("stopped")
 	return err
+}
+
+// serveEndpoints starts the metrics and pprof endpoints, if configured.
+func (srv *Server) serveEndpoints() error {
+	if srv.s.MetricsAddr != "" {
+		ep, err := srv.metrics.Serve(srv.s.MetricsAddr, srv.Ready, srv.log)
+		if err != nil {
+			return fmt.Errorf("dicomrecv: metricsAddr %q: %w", srv.s.MetricsAddr, err)
+		}
+		srv.endpoints = append(srv.endpoints, ep)
+		srv.log.Info("metrics", "addr", ep.Addr().String())
+	}
+	if srv.s.PprofAddr != "" {
+		ep, err := metrics.ServePprof(srv.s.PprofAddr, srv.log)
+		if err != nil {
+			for _, e := range srv.endpoints {
+				e.Shutdown(context.Background())
+			}
+			return fmt.Errorf("dicomrecv: pprofAddr %q: %w", srv.s.PprofAddr, err)
+		}
+		srv.endpoints = append(srv.endpoints, ep)
+	}
+	return nil
+}
+
+// Ready reports whether the server can take objects: it listens and its
+// storage is writable (served as /readyz).
+func (srv *Server) Ready(ctx context.Context) error {
+	srv.mu.Lock()
+	started, closed, backend := srv.started, srv.closed, srv.backend
+	srv.mu.Unlock()
+	switch {
+	case !started:
+		return errors.New("not started")
+	case closed:
+		return errors.New("shutting down")
+	}
+	return backend.Check(ctx)
+}
+
+// Metrics returns the server's metrics, nil when MetricsAddr is empty. The
+// dicomrecv command counts its event hooks there.
+func (srv *Server) Metrics() *metrics.Metrics { return srv.metrics }
+
+// MetricsAddr returns the address the metrics endpoint listens on, or nil.
+func (srv *Server) MetricsAddr() net.Addr {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.endpoints) == 0 || srv.s.MetricsAddr == "" {
+		return nil
+	}
+	return srv.endpoints[0].Addr()
 }
 
 // newTracker starts the study-completion tracker; with the filesystem
@@ -305,6 +375,7 @@ func (srv *Server) newTracker() (*study.Tracker, error) {
 		Timeout: srv.s.StudyTimeout,
 		LevelOf: srv.levelOf,
 		OnComplete: func(ev study.StudyEvent) {
+			srv.metrics.StudyCompleted()
 			srv.emitWait(StudyCompletedEvent{Study: ev})
 		},
 		Logger: srv.log,

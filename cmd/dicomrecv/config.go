@@ -66,6 +66,14 @@ type fileConfig struct {
 	CoercionStatus     *string            `yaml:"coercionStatus"`
 	BeforeStoreWebhook *string            `yaml:"beforeStoreWebhook"`
 	ModifyTags         map[string]*string `yaml:"modifyTags"`
+
+	MetricsAddr             *string  `yaml:"metricsAddr"`
+	PprofAddr               *string  `yaml:"pprofAddr"`
+	EventWebhook            *string  `yaml:"eventWebhook"`
+	OnFileStoredCommand     []string `yaml:"onFileStoredCommand"`
+	OnStudyCompletedCommand []string `yaml:"onStudyCompletedCommand"`
+	CommandConcurrency      *int     `yaml:"commandConcurrency"`
+	CommandTimeout          *seconds `yaml:"commandTimeout"`
 }
 
 // s3File is the s3Config object: the seed's keys (bucket, accessKey,
@@ -345,6 +353,18 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 		cfg.Peers = fc.Peers
 	}
 	cfg.TLS = fc.TLS
+	setStr(&cfg.MetricsAddr, fc.MetricsAddr)
+	setStr(&cfg.PprofAddr, fc.PprofAddr)
+	setStr(&cli.eventWebhook, fc.EventWebhook)
+	cli.onFileStored, cli.onStudyCompleted = fc.OnFileStoredCommand, fc.OnStudyCompletedCommand
+	setInt(&cli.commandConcurrency, fc.CommandConcurrency)
+	if fc.CommandTimeout != nil {
+		v, err := fc.CommandTimeout.duration("commandTimeout")
+		if err != nil {
+			return err
+		}
+		cli.commandTimeout = v
+	}
 	if fc.BeforeStoreWebhook != nil {
 		cli.beforeStoreWebhook = *fc.BeforeStoreWebhook
 	}

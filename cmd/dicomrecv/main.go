@@ -19,7 +19,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +32,8 @@ import (
 	"time"
 
 	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/hooks"
+	"github.com/dicomrecv/dicomrecv/internal/metrics"
 )
 
 // Defaults of the command (the library's differ: port 0, no outDir).
@@ -46,6 +47,11 @@ type cliSettings struct {
 	shutdownTimeout    time.Duration
 	beforeStoreWebhook string
 	modifyTags         map[string]*string
+
+	eventWebhook                   string
+	onFileStored, onStudyCompleted []string
+	commandConcurrency             int
+	commandTimeout                 time.Duration
 }
 
 func main() {
@@ -131,7 +137,12 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	if bs != nil {
 		srv.OnBeforeStore(bs.run)
 	}
-	out := &eventWriter{w: stdout}
+	sinks, err := newSinks(&cli, srv.Metrics(), cfg.Logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "dicomrecv: %v\n", err)
+		return 2
+	}
+	out := &eventWriter{w: stdout, sinks: sinks}
 	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
 	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { out.write("FileStored", ev) })
 	srv.OnStudyCompleted(func(ev dicomrecv.StudyCompletedEvent) { out.write("StudyCompleted", ev) })
@@ -153,7 +164,15 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	ctx, cancel := context.WithTimeout(context.Background(), cli.shutdownTimeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- srv.Shutdown(ctx) }()
+	go func() {
+		err := srv.Shutdown(ctx)
+		// Every event of the run is queued by now: deliver what can be
+		// delivered before the deadline.
+		for _, s := range sinks {
+			s.Close(ctx)
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -167,25 +186,61 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	}
 }
 
-// eventWriter writes events as JSON Lines.
+// eventWriter writes events as JSON Lines to stdout and hands them to the
+// hooks (webhook, commands), which never block it.
 type eventWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	sinks []hooks.Sink
 }
 
 func (e *eventWriter) write(name string, data any) {
-	line, err := json.Marshal(struct {
-		Event string    `json:"event"`
-		Time  time.Time `json:"time"`
-		Data  any       `json:"data"`
-	}{name, time.Now().UTC(), data})
+	line, err := hooks.Encode(name, time.Now(), data)
 	if err != nil {
 		return
 	}
-	line = append(line, '\n')
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, _ = e.w.Write(line)
+	_, _ = e.w.Write(append(line, '\n'))
+	e.mu.Unlock()
+	for _, s := range e.sinks {
+		s.Enqueue(name, line)
+	}
+}
+
+// newSinks builds the event hooks of the configuration.
+func newSinks(cli *cliSettings, m *metrics.Metrics, log *slog.Logger) ([]hooks.Sink, error) {
+	var sinks []hooks.Sink
+	if cli.eventWebhook != "" {
+		wh, err := hooks.NewWebhook(hooks.WebhookConfig{
+			URL:         cli.eventWebhook,
+			Logger:      log,
+			OnDelivered: func(ev string) { m.HookDelivered(metrics.HookWebhook, ev) },
+			OnDrop:      func(ev, reason string) { m.HookDropped(metrics.HookWebhook, ev, reason) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("config: eventWebhook: %v", err)
+		}
+		sinks = append(sinks, wh)
+	}
+	if len(cli.onFileStored) > 0 || len(cli.onStudyCompleted) > 0 {
+		r, err := hooks.NewRunner(hooks.RunnerConfig{
+			OnFileStored:     cli.onFileStored,
+			OnStudyCompleted: cli.onStudyCompleted,
+			Concurrency:      cli.commandConcurrency,
+			Timeout:          cli.commandTimeout,
+			Logger:           log,
+			OnDelivered:      func(ev string) { m.HookDelivered(metrics.HookCommand, ev) },
+			OnDrop:           func(ev, reason string) { m.HookDropped(metrics.HookCommand, ev, reason) },
+		})
+		if err != nil {
+			for _, s := range sinks {
+				s.Close(context.Background())
+			}
+			return nil, fmt.Errorf("config: %v", err)
+		}
+		sinks = append(sinks, r)
+	}
+	return sinks, nil
 }
 
 // fileKeys maps Config field names to configuration file keys, so that
@@ -203,6 +258,7 @@ var fileKeys = map[string]string{
 	"MinFreeDisk": "minFreeDisk", "RequireCalledAETitle": "requireCalledAeTitle",
 	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers", "S3": "s3Config",
 	"TLS": "tls", "BeforeStoreTimeout": "beforeStoreTimeout", "CoercionStatus": "coercionStatus",
+	"MetricsAddr": "metricsAddr", "PprofAddr": "pprofAddr",
 }
 
 func fileKeyError(err error) error {

@@ -166,6 +166,17 @@ type process struct {
 	cmd    *exec.Cmd
 	events chan event
 	port   int
+	mu     sync.Mutex
+	stderr strings.Builder // its log
+}
+
+type lockedBuilder struct{ p *process }
+
+func (l lockedBuilder) Write(b []byte) (int, error) {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	os.Stderr.Write(b)
+	return l.p.stderr.Write(b)
 }
 
 func startProcess(t *testing.T, bin string, args ...string) *process {
@@ -175,11 +186,11 @@ func startProcess(t *testing.T, bin string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	p := &process{cmd: cmd, events: make(chan event, 100)}
+	cmd.Stderr = lockedBuilder{p}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, events: make(chan event, 100)}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	go func() {
 		sc := bufio.NewScanner(stdout)
