@@ -78,12 +78,12 @@ func TestMetricsAfterStorescu(t *testing.T) {
 	for k, want := range map[string]float64{
 		`dicomrecv_cstore_total{sop_class="1.2.840.10008.5.1.4.1.1.2",status="0000"}`: 2,
 		`dicomrecv_cstore_total{sop_class="1.2.840.10008.5.1.4.1.1.4",status="0000"}`: 1,
-		`dicomrecv_received_bytes_total`:                                               float64(ctBytes + mrBytes),
-		`dicomrecv_associations_accepted_total`:                                        1,
-		`dicomrecv_associations_rejected_total{reason="calling-ae"}`:                   1,
-		`dicomrecv_cstore_duration_seconds_count`:                                      3,
-		`dicomrecv_associations_active`:                                                0,
-		`dicomrecv_storage_errors_total`:                                               0,
+		`dicomrecv_received_bytes_total`:                                              float64(ctBytes + mrBytes),
+		`dicomrecv_associations_accepted_total`:                                       1,
+		`dicomrecv_associations_rejected_total{reason="calling-ae"}`:                  1,
+		`dicomrecv_cstore_duration_seconds_count`:                                     3,
+		`dicomrecv_associations_active`:                                               0,
+		`dicomrecv_storage_errors_total`:                                              0,
 	} {
 		if got := delta(k); got != want {
 			t.Errorf("%s moved by %v, want %v", k, got, want)
