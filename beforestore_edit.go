@@ -1,0 +1,77 @@
+package dicomrecv
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/dicomrecv/dicomrecv/dicom"
+	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/storage"
+)
+
+// storeEdited applies the callback's changes to the header, then stores the
+// changed header followed by the untouched rest of the data set (pixel data
+// streamed as received; a deflated data set is deflated again). The key,
+// the file meta, the event and the study grouping follow the changed UIDs;
+// the C-STORE response still names the request's.
+func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReader, in *parsed, ev *FileStoredEvent, changes []fieldChange) (*FileStoredEvent, error) {
+	raw, err := in.decoded().bytes()
+	if err != nil {
+		return nil, a.storageFailed(err)
+	}
+	dc := make([]dicom.Change, len(changes))
+	for i, c := range changes {
+		dc[i] = dicom.Change{Tag: c.Tag, Value: c.Value, Delete: c.Delete}
+	}
+	var head bytes.Buffer
+	if err := dicom.Edit(&head, raw, in.h, ts.Encoding, dc, dicom.EditOptions{}); err != nil {
+		a.srv.metrics.BeforeStoreRefused()
+		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: err.Error(), Err: err}
+	}
+	h, err := dicom.ReadHeader(bytes.NewReader(head.Bytes()), ts.Encoding, dicom.Limits{})
+	if err != nil {
+		return nil, &dimse.StatusError{Status: dimse.StatusProcessingFailure, Comment: "changed data set does not parse", Err: err}
+	}
+	sopClass, _ := h.UID(dicom.TagSOPClassUID)
+	if sopClass != ev.SOPClassUID {
+		a.srv.metrics.BeforeStoreRefused()
+		return nil, dimse.Errorf(dimse.StatusRefusedByCallback, "onBeforeStore may not change the SOP Class UID")
+	}
+	out := *ev
+	out.SOPInstanceUID, _ = h.UID(dicom.TagSOPInstanceUID)
+	out.StudyInstanceUID, _ = h.UID(dicom.TagStudyInstanceUID)
+	out.SeriesInstanceUID, _ = h.UID(dicom.TagSeriesInstanceUID)
+	key := storage.Key{StudyInstanceUID: out.StudyInstanceUID, SeriesInstanceUID: out.SeriesInstanceUID, SOPInstanceUID: out.SOPInstanceUID}
+	if err := key.Validate(); err != nil {
+		a.srv.metrics.BeforeStoreRefused()
+		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: "onBeforeStore set " + shortUIDError(key)[len("missing or "):], Err: err}
+	}
+	out.Tags = h.Extract(a.srv.s.extract, ts.Encoding)
+	hs := newSpool()
+	defer hs.close()
+	hs.mem.Write(head.Bytes())
+	var rest io.Reader = data
+	if ts.Deflated {
+		rest = in.fr // the inflated stream goes on where the header ended
+	}
+	if err := a.store(key, &out, ts, data, in, hs, rest, ts.Deflated); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// bytes returns the spooled bytes.
+func (s *spool) bytes() ([]byte, error) {
+	if s.file == nil {
+		return s.mem.Bytes(), nil
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(s.file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the spooled header: %w", err)
+	}
+	return b, nil
+}
