@@ -112,8 +112,8 @@ func (a *association) leave() {
 	if srv.perPeer[a.counted]--; srv.perPeer[a.counted] <= 0 {
 		delete(srv.perPeer, a.counted)
 	}
-	srv.mu.Unlock()
 	a.counted = ""
+	srv.mu.Unlock()
 }
 
 func remoteIP(nc net.Conn) string {
@@ -252,7 +252,14 @@ func contextResultText(r byte) string {
 // handle answers one message. It returns an error only when the
 // association cannot go on.
 func (a *association) handle(ctxID byte, cmd *dimse.Command, data *dimse.DataReader) error {
-	if !cmd.HasField || !cmd.HasMessageID {
+	// Requests carry a Message ID; responses and C-CANCEL-RQ carry the
+	// Message ID Being Responded To instead (PS3.7 §9.3.1, §9.3.2.3).
+	// Without them no answer can be formed.
+	idOK := cmd.HasMessageID
+	if cmd.IsResponse() || cmd.Field == dimse.CCancelRQ {
+		idOK = cmd.HasMessageIDBeingRespondedTo
+	}
+	if !cmd.HasField || !idOK {
 		if data != nil {
 			if err := data.Drain(); err != nil {
 				return err
@@ -662,7 +669,7 @@ func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Hea
 	case sopClass == "":
 		return storage.Key{}, nil, dimse.Errorf(dimse.StatusDataSetMismatch, "data set has no SOP Class UID")
 	case sopClass != cmd.AffectedSOPClassUID:
-		return storage.Key{}, nil, dimse.Errorf(dimse.StatusDataSetMismatch, "SOP Class UID %s differs from the command's", sopClass)
+		return storage.Key{}, nil, dimse.Errorf(dimse.StatusDataSetMismatch, "data set's SOP Class UID differs from the command's")
 	case sopInst != cmd.AffectedSOPInstanceUID:
 		return storage.Key{}, nil, dimse.Errorf(dimse.StatusInstanceMismatch, "SOP Instance UID differs from the command's")
 	}

@@ -267,6 +267,14 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closed = true
 	started := srv.started
 	ln := srv.ln
+	// Connections that have not sent their association request yet (state
+	// Sta2) hold nothing: close them now (PS3.8 AA-2) instead of waiting
+	// for their ARTIM timer.
+	for a := range srv.conns {
+		if a.counted == "" {
+			a.nc.Close()
+		}
+	}
 	srv.mu.Unlock()
 	if !started {
 		return nil

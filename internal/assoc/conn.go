@@ -148,7 +148,14 @@ func (c *Conn) Context(id byte) *Context { return c.contexts[id] }
 // *RejectError). Protocol errors are answered with A-ABORT (*AbortError).
 // On any error the connection is closed when Accept returns.
 func (c *Conn) Accept() error {
-	c.setReadDeadline(c.cfg.ARTIMTimeout)
+	// PS3.8 §9.1.2 (AE-5, AE-6): the ARTIM timer runs from the transport
+	// connection until the whole A-ASSOCIATE-RQ has arrived; it is not
+	// restarted by the request's first bytes.
+	var artim time.Time
+	if c.cfg.ARTIMTimeout > 0 {
+		artim = time.Now().Add(c.cfg.ARTIMTimeout)
+	}
+	c.setReadDeadlineAt(artim)
 	h, err := c.r.ReadHeader()
 	if err != nil {
 		c.closeNow()
@@ -169,13 +176,19 @@ func (c *Conn) Accept() error {
 	if h.Length > MaxAssociateRQLength {
 		return c.abortAA1(pdu.AbortReasonInvalidPDUParameterValue, fmt.Sprintf("A-ASSOCIATE-RQ of %d bytes (limit %d)", h.Length, MaxAssociateRQLength))
 	}
-	c.setReadDeadline(minNonZero(c.cfg.ARTIMTimeout, c.cfg.PDUReadTimeout))
-	body, err := c.r.ReadBody(h, MaxAssociateRQLength)
+	body := artim
+	if c.cfg.PDUReadTimeout > 0 {
+		if t := time.Now().Add(c.cfg.PDUReadTimeout); body.IsZero() || t.Before(body) {
+			body = t
+		}
+	}
+	c.setReadDeadlineAt(body)
+	rqBody, err := c.r.ReadBody(h, MaxAssociateRQLength)
 	if err != nil {
 		c.closeNow()
 		return c.transportError(err)
 	}
-	rq, err := pdu.ParseAssociateRQ(body)
+	rq, err := pdu.ParseAssociateRQ(rqBody)
 	if err != nil {
 		var pe *pdu.ParseError
 		reason := pdu.AbortReasonInvalidPDUParameterValue
@@ -452,6 +465,12 @@ func (c *Conn) setReadDeadline(d time.Duration) {
 	if d > 0 {
 		t = time.Now().Add(d)
 	}
+	c.setReadDeadlineAt(t)
+}
+
+// setReadDeadlineAt sets the read deadline t (zero: none), never later than
+// the association's own deadline.
+func (c *Conn) setReadDeadlineAt(t time.Time) {
 	if !c.cfg.Deadline.IsZero() && (t.IsZero() || c.cfg.Deadline.Before(t)) {
 		t = c.cfg.Deadline
 	}
@@ -464,16 +483,4 @@ func (c *Conn) setWriteDeadline() {
 		t = time.Now().Add(c.cfg.DIMSETimeout)
 	}
 	_ = c.nc.SetWriteDeadline(t)
-}
-
-func minNonZero(a, b time.Duration) time.Duration {
-	switch {
-	case a <= 0:
-		return b
-	case b <= 0:
-		return a
-	case a < b:
-		return a
-	}
-	return b
 }

@@ -108,6 +108,7 @@ type Command struct {
 	MoveOriginatorMessageID   uint16
 
 	HasField, HasMessageID, HasDataSetType bool
+	HasMessageIDBeingRespondedTo           bool
 	HasMoveOriginatorMessageID             bool
 }
 
@@ -164,6 +165,7 @@ func ParseCommand(b []byte) (*Command, error) {
 			c.HasMessageID = err == nil
 		case tagMessageIDBeingRespondedTo:
 			c.MessageIDBeingRespondedTo, err = us(v, tag)
+			c.HasMessageIDBeingRespondedTo = err == nil
 		case tagAffectedSOPClassUID:
 			c.AffectedSOPClassUID = trimUID(v)
 		case tagAffectedSOPInstanceUID:

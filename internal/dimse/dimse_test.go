@@ -34,7 +34,7 @@ func TestCommandRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", CommandName(c.Field), err)
 		}
 		want := *c
-		want.HasField, want.HasMessageID = true, !c.IsResponse()
+		want.HasField, want.HasMessageID, want.HasMessageIDBeingRespondedTo = true, !c.IsResponse(), c.IsResponse()
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("%s round trip (-want +got):\n%s", CommandName(c.Field), diff)
 		}
