@@ -198,11 +198,11 @@ func renderText(b []byte, vr VR, dec *charset.Decoder) string {
 		return latin1(bytes.TrimRight(b, pad))
 	case PN:
 		// Empty trailing component groups are dropped: "A^B=" is "A^B".
-		return joinValues(bytes.TrimRight(b, pad), func(v []byte) string {
-			return strings.TrimRight(decodeText(v, vr, dec), "=")
+		return joinDecoded(decodeText(bytes.TrimRight(b, pad), vr, dec), func(v string) string {
+			return strings.TrimRight(v, "=")
 		})
 	case SH, LO, UC:
-		return joinValues(b, func(v []byte) string { return strings.TrimRight(decodeText(v, vr, dec), pad) })
+		return joinDecoded(decodeText(b, vr, dec), func(v string) string { return strings.TrimRight(v, pad) })
 	case DS, IS:
 		return joinValues(bytes.TrimRight(b, pad), func(v []byte) string { return latin1(bytes.Trim(v, " ")) })
 	default: // AE
@@ -210,8 +210,24 @@ func renderText(b []byte, vr VR, dec *charset.Decoder) string {
 	}
 }
 
-// joinValues splits b at the value delimiter "\" (before decoding, as
-// pydicom does), renders each value with f and joins them with "\".
+// joinDecoded splits a decoded value at the value delimiter "\", renders
+// each value with f and joins them with "\". Splitting after decoding
+// matters for multi-byte character sets (GBK, GB18030, JIS X 0208 in ISO
+// 2022): a byte 0x5C inside a character is not a delimiter (PS3.5
+// §6.1.2.3); pydicom 2.3 splits first and garbles such characters.
+func joinDecoded(s string, f func(string) string) string {
+	if !strings.Contains(s, "\\") {
+		return f(s)
+	}
+	parts := strings.Split(s, "\\")
+	for i, p := range parts {
+		parts[i] = f(p)
+	}
+	return strings.Join(parts, "\\")
+}
+
+// joinValues splits b at the value delimiter "\", renders each value with
+// f and joins them with "\".
 func joinValues(b []byte, f func([]byte) string) string {
 	if bytes.IndexByte(b, '\\') < 0 {
 		return f(b)

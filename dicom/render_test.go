@@ -243,3 +243,26 @@ func TestRenderNilDecoderIsDefaultRepertoire(t *testing.T) {
 		t.Errorf("nil decoder %q, default decoder %q", got, want)
 	}
 }
+
+// A multi-byte character whose second byte is 0x5C ("\") is not a value
+// delimiter (PS3.5 §6.1.2.3): GBK "乗" is 0x81 0x5C.
+func TestRenderMultiByteBackslash(t *testing.T) {
+	dec, err := charset.New("GBK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		vr   VR
+		b    []byte
+		want string
+	}{
+		{LO, []byte{0x81, 0x5C, 'A', '\\', 'B', ' '}, "乗A\\B"},
+		{PN, []byte{'W', '^', 0x81, 0x5C, '=', 0x81, 0x5C}, "W^乗=乗"},
+		{SH, []byte{0x81, 0x5C}, "乗"},
+	} {
+		e := &Element{Tag: NewTag(0x0010, 0x0010), VR: tc.vr, Length: uint32(len(tc.b)), Value: tc.b}
+		if got, ok := e.Render(ExplicitLittle, dec, false); !ok || got != tc.want {
+			t.Errorf("%s %x: %q, want %q", tc.vr, tc.b, got, tc.want)
+		}
+	}
+}
