@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 // A refusing callback: the sender gets the failure status with the
@@ -148,4 +150,36 @@ func TestBeforeStoreConcurrency(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// A refusing callback seen from DCMTK: storescu reports the failure status
+// and our comment, no file exists, and the next object on the same
+// association is stored.
+func TestInteropBeforeStoreRefusal(t *testing.T) {
+	ct := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
+	mr := filepath.Join(testutil.PydicomTestFiles, "MR_small.dcm")
+	testutil.RequireFile(t, ct)
+	ts := startServer(t, Config{ExtractTags: []string{"Modality"}})
+	ts.OnBeforeStore(func(ctx context.Context, r *BeforeStoreRequest) error {
+		if r.Tags["Modality"] == "CT" {
+			return errors.New("CT not accepted here")
+		}
+		return nil
+	})
+	out := ts.storescu(t, []string{"-nh"}, ct, mr)
+	rsp := storeResponses(out)
+	if len(rsp) != 2 || !strings.HasPrefix(rsp[0], "Error") || rsp[1] != "Success" {
+		t.Fatalf("responses %q\n%s", rsp, lastLines(out, 20))
+	}
+	if strings.Count(out, "Requesting Association") != 1 {
+		t.Fatalf("storescu opened more than one association:\n%s", out)
+	}
+	// storescu's debug output shows the response's Error Comment.
+	if out := ts.storescu(t, []string{"-d"}, ct); !strings.Contains(out, "(0000,0902) LO [CT not accepted here]") {
+		t.Fatalf("storescu does not show our Error Comment:\n%s", lastLines(out, 40))
+	}
+	evs := ts.waitStored(t, 1)
+	if n, names := countFiles(t, ts.dir); n != 1 || len(evs) != 1 || evs[0].SOPClassUID != mrImage {
+		t.Fatalf("files %v, events %+v", names, evs)
+	}
 }

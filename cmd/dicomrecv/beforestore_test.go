@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 func smallCT(sop string) []byte {
@@ -105,5 +107,49 @@ func TestModifyTagsValidation(t *testing.T) {
 			!strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%s: exit %d, %q", tc.file, code, stderr.String())
 		}
+	}
+}
+
+// modifyTags and a webhook answering 200 with changes: the stored file
+// carries both (the webhook's after the static ones), and the sender gets
+// the coercion warning.
+func TestModifyTagsAndWebhookChanges(t *testing.T) {
+	storescu := testutil.RequireTool(t, "storescu")
+	dcmdump := testutil.RequireTool(t, "dcmdump")
+	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
+	testutil.RequireFile(t, sample)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"PatientID": "PSEUDO-7", "Rows": 128, "PatientSex": null}`))
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`fsync: false
+modifyTags: {PatientName: "ANONYMOUS^PATIENT", PatientBirthDate: "", OtherPatientIDs: null}
+beforeStoreWebhook: %s
+`, hook.URL)), 0o644)
+	p := startProcess(t, buildBinary(t), "--config", cfg, "--port", "0", "--out-dir", filepath.Join(dir, "store"))
+	out, err := exec.Command(storescu, "-v", "-aec", "STORE-SCP", "127.0.0.1", fmt.Sprint(p.port), sample).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Received Store Response (Warning") {
+		t.Fatalf("storescu: %v\n%s", err, out)
+	}
+	ev := p.next(t)
+	var fs struct{ File string }
+	if ev.Event != "FileStored" || json.Unmarshal(ev.Data, &fs) != nil {
+		t.Fatalf("event %+v", ev)
+	}
+	dump, err := exec.Command(dcmdump, "-q", fs.File).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(0010,0010) PN [ANONYMOUS^PATIENT]", "(0010,0020) LO [PSEUDO-7]",
+		"(0010,0030) DA (no value available)", "(0028,0010) US 128"} {
+		if !strings.Contains(string(dump), want) {
+			t.Errorf("stored file lacks %s", want)
+		}
+	}
+	if strings.Contains(string(dump), "(0010,0040)") {
+		t.Error("PatientSex was not deleted")
 	}
 }

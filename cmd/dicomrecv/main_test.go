@@ -459,3 +459,53 @@ func countStored(dir string) int {
 	})
 	return n
 }
+
+// A kill -9 during a transfer leaves no file at a final path; the
+// temporary file is removed at the next start.
+func TestKill9DuringTransfer(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	p := startProcess(t, bin, "--port", "0", "--out-dir", store)
+	const ct = "1.2.840.10008.5.1.4.1.1.2"
+	done := make(chan error, 1)
+	go func() {
+		c, err := scutest.Associate(fmt.Sprintf("127.0.0.1:%d", p.port), scutest.Options{
+			Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.NC.SetDeadline(time.Now().Add(time.Minute))
+		header := bigHeader(ct, "1.2.3.4.9", 64<<20)
+		r := &throttledReader{r: io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, 64<<20)), rate: 64 << 10}
+		_, err = c.StoreStream(1, ct, "1.2.3.4.9", r, int64(len(header))+64<<20)
+		done <- err
+	}()
+	tmp := filepath.Join(store, ".dicomrecv", "tmp")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		es, _ := os.ReadDir(tmp)
+		if len(es) > 0 {
+			break // the object is being written
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no temporary file appeared")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	if err := <-done; err == nil {
+		t.Fatal("the transfer succeeded although the receiver was killed")
+	}
+	if n := countStored(store); n != 0 {
+		t.Fatalf("%d files at final paths after kill -9", n)
+	}
+	p2 := startProcess(t, bin, "--port", "0", "--out-dir", store)
+	defer p2.cmd.Process.Kill()
+	if es, _ := os.ReadDir(tmp); len(es) != 0 {
+		t.Fatalf("temporary files left after restart: %v", es)
+	}
+}
