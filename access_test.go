@@ -157,3 +157,42 @@ func TestObjectLimits(t *testing.T) {
 }
 
 func sleepMillis(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }
+
+// The request-size, context-count and nesting limits, each with its own
+// answer.
+func TestRequestAndNestingLimits(t *testing.T) {
+	ts := startServer(t, Config{MaxPresentationContexts: 2, MaxAssociateRequestSize: 1024, MaxSequenceDepth: 2})
+	addr := fmt.Sprintf("127.0.0.1:%d", ts.port)
+	_, err := scutest.Associate(addr, scutest.Options{Contexts: ctContext(1, 3, 5)})
+	var rj *scutest.RejectedError
+	if !errors.As(err, &rj) || rj.RJ.Result != pdu.RejectedPermanent || rj.RJ.Source != pdu.RejectSourceServiceUser ||
+		rj.RJ.Reason != pdu.RejectReasonNoReason {
+		t.Fatalf("3 contexts with a limit of 2: %v", err)
+	}
+	long := scutest.Options{Contexts: ctContext(1)}
+	long.Contexts[0].TransferSyntaxes = []string{strings.Repeat("1.2", 400)}
+	if _, err := scutest.Associate(addr, long); err == nil {
+		t.Fatal("request over 1024 bytes accepted")
+	}
+	c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
+	// A sequence three deep (limit two): 0xC001.
+	item := func(inner []byte) []byte {
+		b := []byte{0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF}
+		b = append(b, inner...)
+		return append(b, 0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0)
+	}
+	seq := func(inner []byte) []byte {
+		b := []byte{0x08, 0x00, 0x15, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}
+		b = append(b, item(inner)...)
+		return append(b, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0)
+	}
+	es := instance(ctImage, "1.2.18.1", "1.2.18", "1.2.18.9", []byte{1, 2})
+	ds := explicitLE(es[:2]...)
+	ds = append(ds, seq(seq(seq(nil)))...)
+	ds = append(ds, explicitLE(es[2:]...)...)
+	rsp, err := c.Store(1, ctImage, "1.2.18.1", ds)
+	if err != nil || rsp.Status != 0xC001 || !strings.Contains(rsp.ErrorComment, "deep") {
+		t.Fatalf("nesting over the limit: %v %+v", err, rsp)
+	}
+	c.Release()
+}

@@ -29,7 +29,7 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 		a.srv.metrics.BeforeStoreRefused()
 		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: err.Error(), Err: err}
 	}
-	h, err := dicom.ReadHeader(bytes.NewReader(head.Bytes()), ts.Encoding, dicom.Limits{})
+	h, err := dicom.ReadHeader(bytes.NewReader(head.Bytes()), ts.Encoding, dicom.Limits{MaxDepth: a.srv.s.MaxSequenceDepth})
 	if err != nil {
 		return nil, &dimse.StatusError{Status: dimse.StatusProcessingFailure, Comment: "changed data set does not parse", Err: err}
 	}

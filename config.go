@@ -14,6 +14,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/assoc"
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
+	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/tlsconf"
 	"github.com/dicomrecv/dicomrecv/storage"
 	"github.com/dicomrecv/dicomrecv/storage/s3"
@@ -150,6 +151,16 @@ type Config struct {
 	// MaxObjectSize bounds the data set of one C-STORE, in bytes (0 = no
 	// limit). A larger one is not stored and is answered with status 0xC007.
 	MaxObjectSize int64
+	// MaxPresentationContexts caps the presentation contexts of one
+	// association request (default and maximum 128, PS3.8 §9.3.2.2); a
+	// request with more is rejected (permanent, source 1, reason 1).
+	MaxPresentationContexts int
+	// MaxAssociateRequestSize caps the A-ASSOCIATE-RQ PDU in bytes (default
+	// 65536, from 1024 to 1 MiB); a larger one is aborted unread.
+	MaxAssociateRequestSize int
+	// MaxSequenceDepth caps the nesting of sequences in a data set's header
+	// (default 64); a deeper one is answered 0xC001.
+	MaxSequenceDepth int
 	// MinFreeDisk, in bytes, is the free space the filesystem storage must
 	// keep (0 = no check). Below it a C-STORE is answered with 0xA700
 	// (out of resources) without storing anything.
@@ -373,6 +384,24 @@ func (c Config) validate() (*settings, error) {
 	}
 	if c.MaxAssociationsPerPeer < 0 {
 		return nil, cfgErr("MaxAssociationsPerPeer", "%d: must be 0 (no limit) or more", c.MaxAssociationsPerPeer)
+	}
+	switch {
+	case c.MaxPresentationContexts == 0:
+		s.MaxPresentationContexts = pdu.MaxPresentationContexts
+	case c.MaxPresentationContexts < 1 || c.MaxPresentationContexts > pdu.MaxPresentationContexts:
+		return nil, cfgErr("MaxPresentationContexts", "%d is outside 1 to %d", c.MaxPresentationContexts, pdu.MaxPresentationContexts)
+	}
+	switch {
+	case c.MaxAssociateRequestSize == 0:
+		s.MaxAssociateRequestSize = assoc.MaxAssociateRQLength
+	case c.MaxAssociateRequestSize < 1024 || c.MaxAssociateRequestSize > 1<<20:
+		return nil, cfgErr("MaxAssociateRequestSize", "%d is outside 1024 to 1048576", c.MaxAssociateRequestSize)
+	}
+	switch {
+	case c.MaxSequenceDepth == 0:
+		s.MaxSequenceDepth = dicom.DefaultMaxDepth
+	case c.MaxSequenceDepth < 1 || c.MaxSequenceDepth > 1000:
+		return nil, cfgErr("MaxSequenceDepth", "%d is outside 1 to 1000", c.MaxSequenceDepth)
 	}
 	if c.MaxObjectSize < 0 {
 		return nil, cfgErr("MaxObjectSize", "%d: must be 0 (no limit) or more", c.MaxObjectSize)

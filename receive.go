@@ -58,13 +58,15 @@ func (a *association) abort(why string) {
 func (a *association) assocConfig() *assoc.Config {
 	s := a.srv.s
 	cfg := &assoc.Config{
-		Policy:         a.srv.policy,
-		Strict:         s.Strict,
-		ReadBufferSize: readBufferSize(s.maxPDU),
-		ARTIMTimeout:   s.ARTIMTimeout,
-		IdleTimeout:    s.IdleTimeout,
-		DIMSETimeout:   s.DIMSETimeout,
-		PDUReadTimeout: s.PDUReadTimeout,
+		Policy:           a.srv.policy,
+		Strict:           s.Strict,
+		ReadBufferSize:   readBufferSize(s.maxPDU),
+		ARTIMTimeout:     s.ARTIMTimeout,
+		IdleTimeout:      s.IdleTimeout,
+		DIMSETimeout:     s.DIMSETimeout,
+		PDUReadTimeout:   s.PDUReadTimeout,
+		MaxRequestLength: uint32(s.MaxAssociateRequestSize),
+		MaxContexts:      s.MaxPresentationContexts,
 	}
 	if s.MaxAssociationLifetime > 0 {
 		cfg.Deadline = time.Now().Add(s.MaxAssociationLifetime)
@@ -496,7 +498,7 @@ func (a *association) parse(ts dicom.TransferSyntax, data *dimse.DataReader, edi
 			hr = io.TeeReader(in.fr, in.dec)
 		}
 	}
-	h, perr := dicom.ReadHeader(hr, ts.Encoding, dicom.Limits{})
+	h, perr := dicom.ReadHeader(hr, ts.Encoding, dicom.Limits{MaxDepth: a.srv.s.MaxSequenceDepth})
 	if perr != nil && ts.Deflated && badDeflate(perr, data) {
 		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "deflated data set is corrupt", Err: perr}
 	}
@@ -512,10 +514,26 @@ func (a *association) parse(ts dicom.TransferSyntax, data *dimse.DataReader, edi
 		if !isParseError(perr) {
 			return in, perr // the association failed while we read
 		}
-		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "data set does not parse: " + perr.Error(), Err: perr}
+		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: parseComment(perr), Err: perr}
 	}
 	in.h = h
 	return in, nil
+}
+
+// parseComment is the Error Comment of an unparsable data set: what went
+// wrong and where, within the 64 characters of an LO.
+func parseComment(err error) string {
+	var pe *dicom.ParseError
+	if !errors.As(err, &pe) {
+		return "data set does not parse"
+	}
+	for _, sentinel := range []error{dicom.ErrTruncated, dicom.ErrMalformed, dicom.ErrBadVR, dicom.ErrTooDeep,
+		dicom.ErrTooManyElements, dicom.ErrTooLarge} {
+		if errors.Is(pe.Err, sentinel) {
+			return fmt.Sprintf("%v at %s, offset %d", sentinel, pe.Tag, pe.Offset)
+		}
+	}
+	return fmt.Sprintf("data set does not parse at %s, offset %d", pe.Tag, pe.Offset)
 }
 
 // badDeflate reports whether err comes from inflating a malformed deflate

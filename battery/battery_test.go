@@ -528,14 +528,14 @@ const uid65 = "1.222222222222222222222222222222222222222222222222222222222222222
 var dataSetCases = []hostile{
 	{name: "dataset/element length beyond the data", run: storeDataSet("1.2.999.5.1",
 		append(explicitLE(str(dicom.TagSOPClassUID, dicom.UI, ctImage)), appendElem(nil, dicom.TagSOPInstanceUID, dicom.UI, 0x7FFF)...),
-		dimse.StatusUnparsable, "data set does not parse:*")},
+		dimse.StatusUnparsable, "data set truncated at (0008,0018), offset *")},
 	{name: "dataset/pixel data length beyond the data", run: func(t *testing.T, e *env) {
 		ds := ctDataSet("1.2.999.5.2", 64)
 		ds = ds[:len(ds)-32]
 		storeDataSet("1.2.999.5.2", ds, dimse.StatusUnparsable, "pixel data truncated:*")(t, e)
 	}},
 	{name: "dataset/sequences nested deeper than 64", run: storeDataSet("1.2.999.5.3", withNesting("1.2.999.5.3", dicom.DefaultMaxDepth+1),
-		dimse.StatusUnparsable, "data set does not parse:*")},
+		dimse.StatusUnparsable, "sequences nested too deep at *")},
 	{name: "dataset/sequences nested 64 deep are stored", stored: 1, run: storeDataSet("1.2.999.5.4", withNesting("1.2.999.5.4", dicom.DefaultMaxDepth),
 		dimse.StatusSuccess, "")},
 	{name: "dataset/UIDs with .., / or 65 characters", run: func(t *testing.T, e *env) {

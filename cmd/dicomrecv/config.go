@@ -54,6 +54,10 @@ type fileConfig struct {
 	MaxObjectSize          *int64   `yaml:"maxObjectSize"`
 	MinFreeDisk            *int64   `yaml:"minFreeDisk"`
 
+	MaxPresentationContexts *int `yaml:"maxPresentationContexts"`
+	MaxAssociateRequestSize *int `yaml:"maxAssociateRequestSize"`
+	MaxSequenceDepth        *int `yaml:"maxSequenceDepth"`
+
 	RequireCalledAETitle   *bool            `yaml:"requireCalledAeTitle"`
 	AllowedCallingAETitles []string         `yaml:"allowedCallingAeTitles"`
 	Peers                  []dicomrecv.Peer `yaml:"peers"`
@@ -339,6 +343,9 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 		*d.dst = v
 	}
 	setInt(&cfg.MaxAssociationsPerPeer, fc.MaxAssociationsPerPeer)
+	setInt(&cfg.MaxPresentationContexts, fc.MaxPresentationContexts)
+	setInt(&cfg.MaxAssociateRequestSize, fc.MaxAssociateRequestSize)
+	setInt(&cfg.MaxSequenceDepth, fc.MaxSequenceDepth)
 	if fc.MaxObjectSize != nil {
 		cfg.MaxObjectSize = *fc.MaxObjectSize
 	}

@@ -258,7 +258,8 @@ var fileKeys = map[string]string{
 	"MinFreeDisk": "minFreeDisk", "RequireCalledAETitle": "requireCalledAeTitle",
 	"AllowedCallingAETitles": "allowedCallingAeTitles", "Peers": "peers", "S3": "s3Config",
 	"TLS": "tls", "BeforeStoreTimeout": "beforeStoreTimeout", "CoercionStatus": "coercionStatus",
-	"MetricsAddr": "metricsAddr", "PprofAddr": "pprofAddr",
+	"MetricsAddr": "metricsAddr", "PprofAddr": "pprofAddr", "MaxPresentationContexts": "maxPresentationContexts",
+	"MaxAssociateRequestSize": "maxAssociateRequestSize", "MaxSequenceDepth": "maxSequenceDepth",
 }
 
 func fileKeyError(err error) error {

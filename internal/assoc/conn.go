@@ -55,6 +55,11 @@ type Config struct {
 	// Deadline, when not zero, ends the association at that time
 	// (maxAssociationLifetime).
 	Deadline time.Time
+	// MaxRequestLength caps the A-ASSOCIATE-RQ PDU (0: MaxAssociateRQLength).
+	MaxRequestLength uint32
+	// MaxContexts caps the presentation contexts of a request (0: the 128
+	// that PS3.8 §9.3.2.2 allows).
+	MaxContexts int
 	// Reject, when not nil, refuses the association after reading its
 	// request (limits): the request is answered with this A-ASSOCIATE-RJ.
 	Reject *RejectError
@@ -173,8 +178,12 @@ func (c *Conn) Accept() error {
 		}
 		return c.abortAA1(reason, fmt.Sprintf("%s PDU before A-ASSOCIATE-RQ", h.Type))
 	}
-	if h.Length > MaxAssociateRQLength {
-		return c.abortAA1(pdu.AbortReasonInvalidPDUParameterValue, fmt.Sprintf("A-ASSOCIATE-RQ of %d bytes (limit %d)", h.Length, MaxAssociateRQLength))
+	maxRQ := c.cfg.MaxRequestLength
+	if maxRQ == 0 {
+		maxRQ = MaxAssociateRQLength
+	}
+	if h.Length > maxRQ {
+		return c.abortAA1(pdu.AbortReasonInvalidPDUParameterValue, fmt.Sprintf("A-ASSOCIATE-RQ of %d bytes (limit %d)", h.Length, maxRQ))
 	}
 	body := artim
 	if c.cfg.PDUReadTimeout > 0 {
@@ -183,7 +192,7 @@ func (c *Conn) Accept() error {
 		}
 	}
 	c.setReadDeadlineAt(body)
-	rqBody, err := c.r.ReadBody(h, MaxAssociateRQLength)
+	rqBody, err := c.r.ReadBody(h, maxRQ)
 	if err != nil {
 		c.closeNow()
 		return c.transportError(err)
@@ -198,6 +207,10 @@ func (c *Conn) Accept() error {
 		return c.abortAA1(reason, "malformed A-ASSOCIATE-RQ: "+err.Error())
 	}
 	c.RQ = rq
+	if max := c.cfg.MaxContexts; max > 0 && len(rq.PresentationContexts) > max {
+		return c.reject(&RejectError{Result: pdu.RejectedPermanent, Source: pdu.RejectSourceServiceUser, Reason: pdu.RejectReasonNoReason,
+			Msg: fmt.Sprintf("%d presentation contexts (limit %d)", len(rq.PresentationContexts), max)})
+	}
 	if c.cfg.Reject != nil {
 		return c.reject(c.cfg.Reject)
 	}
