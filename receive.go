@@ -1,6 +1,7 @@
 package dicomrecv
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -38,6 +39,11 @@ type association struct {
 	counted   string // remote IP counted by admit, "" when not counted
 	// peerSubject is the subject of the client's TLS certificate.
 	peerSubject string
+	// hr parses each data set's header, reusing its buffers.
+	hr dicom.HeaderReader
+	// wbuf gathers the data set's bytes into large writes to storage: the
+	// PDVs arrive in pieces of at most maxPduLength.
+	wbuf *bufio.Writer
 }
 
 func (srv *Server) newAssociation(nc net.Conn) *association {
@@ -126,12 +132,15 @@ func remoteIP(nc net.Conn) string {
 	return host
 }
 
-// readBufferSize gives an accepted association a read buffer that holds a
-// few PDUs, so that most reads are one system call per several PDUs.
+// storageWriteSize is the size of the writes to storage.
+const storageWriteSize = 256 << 10
+
+// readBufferSize gives an accepted association a read buffer that holds
+// several PDUs, so that one read system call brings many of them.
 func readBufferSize(maxPDU uint32) int {
 	n := int(maxPDU)*4 + 64
-	if n < 64<<10 {
-		n = 64 << 10
+	if n < 256<<10 {
+		n = 256 << 10
 	}
 	if n > 1<<20 {
 		n = 1 << 20
@@ -498,7 +507,7 @@ func (a *association) parse(ts dicom.TransferSyntax, data *dimse.DataReader, edi
 			hr = io.TeeReader(in.fr, in.dec)
 		}
 	}
-	h, perr := dicom.ReadHeader(hr, ts.Encoding, dicom.Limits{MaxDepth: a.srv.s.MaxSequenceDepth})
+	h, perr := a.hr.Read(hr, ts.Encoding, dicom.Limits{MaxDepth: a.srv.s.MaxSequenceDepth})
 	if perr != nil && ts.Deflated && badDeflate(perr, data) {
 		return in, &dimse.StatusError{Status: dimse.StatusUnparsable, Comment: "deflated data set is corrupt", Err: perr}
 	}
@@ -583,10 +592,16 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 			return a.storageFailed(err)
 		}
 	}
-	var w io.Writer = obj
+	if a.wbuf == nil {
+		a.wbuf = bufio.NewWriterSize(obj, storageWriteSize)
+	} else {
+		a.wbuf.Reset(obj)
+	}
+	defer a.wbuf.Reset(nil)
+	var w io.Writer = a.wbuf
 	var fw *flate.Writer
 	if deflate {
-		fw, _ = flate.NewWriter(obj, flate.DefaultCompression)
+		fw, _ = flate.NewWriter(a.wbuf, flate.DefaultCompression)
 		w = fw
 	}
 	if err := head.writeTo(w); err != nil {
@@ -611,6 +626,9 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 		if err := fw.Close(); err != nil {
 			return a.storageFailed(err)
 		}
+	}
+	if err := a.wbuf.Flush(); err != nil {
+		return a.storageFailed(err)
 	}
 	if h := in.h; h.PixelData != nil && h.PixelData.Length != dicom.UndefinedLength && !ts.Deflated {
 		if end := h.Length + int64(h.PixelData.Length); data.Count() < end {

@@ -208,6 +208,44 @@ func ReadHeader(r io.Reader, enc Encoding, lim Limits) (*Header, error) {
 	return &Header{Elements: elems, PixelData: p.pixel, Length: p.pos}, nil
 }
 
+// A HeaderReader reads headers as ReadHeader does, but reuses its buffers
+// from one call to the next: the top-level element slice and the first
+// chunk of value storage. A receiver that parses one object after another
+// on a connection allocates far less. The Header a call returns, and every
+// value in it, is valid only until the next call. The zero value is ready
+// to use; a HeaderReader is not safe for concurrent use.
+type HeaderReader struct {
+	top   []Element
+	arena []byte
+	hdr   Header
+	pixel Element
+}
+
+// Read is ReadHeader with reused buffers.
+func (hr *HeaderReader) Read(r io.Reader, enc Encoding, lim Limits) (*Header, error) {
+	if hr.top == nil {
+		hr.top = make([]Element, 0, 256)
+		hr.arena = make([]byte, 0, arenaChunk)
+	}
+	p := &hdrParser{r: r, lim: lim.withDefaults(), topBuf: hr.top[:0]}
+	p.arena = hr.arena[:0]
+	p.held = arenaChunk
+	top := hdrFrame{enc: enc, end: -1, limit: -1, keep: true, top: true}
+	elems, err := p.readElements(&top)
+	if cap(p.topBuf) > cap(hr.top) {
+		hr.top = p.topBuf[:0]
+	}
+	if err != nil {
+		return nil, err
+	}
+	hr.hdr = Header{Elements: elems, Length: p.pos}
+	if p.pixel != nil {
+		hr.pixel = *p.pixel
+		hr.hdr.PixelData = &hr.pixel
+	}
+	return &hr.hdr, nil
+}
+
 // hdrParser is the state of one ReadHeader call.
 type hdrParser struct {
 	r     io.Reader
@@ -219,6 +257,9 @@ type hdrParser struct {
 	hdr   [12]byte
 	arena []byte // current chunk: len used, cap available
 	skip  []byte // scratch for reading past values
+	// topBuf, when not nil, is the storage the top-level elements start in
+	// (HeaderReader); it is updated with the grown slice.
+	topBuf []Element
 }
 
 // hdrFrame describes the data set being read: the top level or one item.
@@ -301,6 +342,14 @@ func (p *hdrParser) readElements(f *hdrFrame) ([]Element, error) {
 	first := 8
 	if f.top {
 		first = 64
+		if p.topBuf != nil {
+			dst.cur = p.topBuf[:0]
+			defer func() {
+				if len(dst.chunks) == 0 {
+					p.topBuf = dst.cur
+				}
+			}()
+		}
 	}
 	for {
 		if f.end >= 0 && p.pos == f.end {

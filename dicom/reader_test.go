@@ -612,3 +612,38 @@ func TestReadHeaderLimits(t *testing.T) {
 		}
 	})
 }
+
+// A HeaderReader gives the same headers as ReadHeader, file after file,
+// while reusing its buffers.
+func TestHeaderReaderReuse(t *testing.T) {
+	files := loadCorpus(t)
+	var hr HeaderReader
+	for pass := 0; pass < 2; pass++ {
+		for _, f := range files {
+			want, werr := ReadHeader(bytes.NewReader(f.dataset), f.enc, Limits{})
+			got, gerr := hr.Read(bytes.NewReader(f.dataset), f.enc, Limits{})
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("%s: errors %v vs %v", f.name, werr, gerr)
+			}
+			if werr != nil {
+				continue
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%s (pass %d): HeaderReader differs (-ReadHeader +HeaderReader):\n%s", f.name, pass, diff)
+			}
+		}
+	}
+	ct := corpusFile{}
+	for _, f := range files {
+		if f.name == "CT_small.dcm" {
+			ct = f
+		}
+	}
+	hr.Read(bytes.NewReader(ct.dataset), ct.enc, Limits{})
+	reuse := testing.AllocsPerRun(20, func() { hr.Read(bytes.NewReader(ct.dataset), ct.enc, Limits{}) })
+	fresh := testing.AllocsPerRun(20, func() { ReadHeader(bytes.NewReader(ct.dataset), ct.enc, Limits{}) })
+	if reuse >= fresh {
+		t.Fatalf("HeaderReader allocates %v times per header, ReadHeader %v", reuse, fresh)
+	}
+	t.Logf("allocations per CT_small header: ReadHeader %v, HeaderReader %v", fresh, reuse)
+}

@@ -20,8 +20,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dicomrecv/dicomrecv/storage"
@@ -61,6 +63,9 @@ type Backend struct {
 
 	mu      sync.Mutex
 	dirSeen map[string]struct{} // series directories known to exist
+
+	tmpPrefix string        // random, per backend: temporary names never collide across processes
+	tmpSeq    atomic.Uint64 // and a counter within this one
 }
 
 // New opens (creating if needed) the directory tree, checks that it is
@@ -83,7 +88,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: cannot open storage directory: %w", err)
 	}
-	b := &Backend{cfg: cfg, dir: abs, root: root, dirSeen: map[string]struct{}{}}
+	b := &Backend{cfg: cfg, dir: abs, root: root, dirSeen: map[string]struct{}{}, tmpPrefix: randomName()}
 	if err := root.MkdirAll(TempDir, 0o755); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("fs: cannot create %s: %w", filepath.Join(abs, TempDir), err)
@@ -164,7 +169,7 @@ func (b *Backend) Create(ctx context.Context, key storage.Key) (storage.Object, 
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}
-	tmp := TempDir + "/." + key.SOPInstanceUID + "-" + randomName() + tempSuffix
+	tmp := TempDir + "/." + key.SOPInstanceUID + "-" + b.tmpPrefix + "-" + strconv.FormatUint(b.tmpSeq.Add(1), 36) + tempSuffix
 	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("fs: cannot create temporary file: %w", err)
