@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/dicomrecv/dicomrecv/storage"
 )
 
@@ -61,9 +63,9 @@ type Backend struct {
 	dir  string // absolute
 	root *os.Root
 
-	mu      sync.Mutex
-	dirSeen map[string]struct{} // series directories known to exist
-
+	tmpDir    *os.File      // the temporary directory, opened once
+	tmpFd     int           // its descriptor
+	dirs      dirCache      // series directories kept open
 	tmpPrefix string        // random, per backend: temporary names never collide across processes
 	tmpSeq    atomic.Uint64 // and a counter within this one
 }
@@ -88,7 +90,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: cannot open storage directory: %w", err)
 	}
-	b := &Backend{cfg: cfg, dir: abs, root: root, dirSeen: map[string]struct{}{}, tmpPrefix: randomName()}
+	b := &Backend{cfg: cfg, dir: abs, root: root, tmpPrefix: randomName()}
 	if err := root.MkdirAll(TempDir, 0o755); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("fs: cannot create %s: %w", filepath.Join(abs, TempDir), err)
@@ -97,7 +99,13 @@ func New(cfg Config) (*Backend, error) {
 		root.Close()
 		return nil, err
 	}
+	if b.tmpDir, err = root.Open(TempDir); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("fs: cannot open %s: %w", TempDir, err)
+	}
+	b.tmpFd = int(b.tmpDir.Fd())
 	if err := b.Check(context.Background()); err != nil {
+		b.tmpDir.Close()
 		root.Close()
 		return nil, err
 	}
@@ -161,26 +169,32 @@ func (b *Backend) FreeBytes() (uint64, error) {
 	return st.Bavail * uint64(st.Bsize), nil
 }
 
-// Close releases the directory handle.
-func (b *Backend) Close() error { return b.root.Close() }
+// Close releases the directory handles.
+func (b *Backend) Close() error {
+	b.dirs.closeAll()
+	b.tmpDir.Close()
+	return b.root.Close()
+}
 
 // Create starts an object in a temporary file.
 func (b *Backend) Create(ctx context.Context, key storage.Key) (storage.Object, error) {
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}
-	tmp := TempDir + "/." + key.SOPInstanceUID + "-" + b.tmpPrefix + "-" + strconv.FormatUint(b.tmpSeq.Add(1), 36) + tempSuffix
-	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// The name holds no slash (UIDs are digits and dots): openat in the
+	// temporary directory's descriptor cannot leave it.
+	name := "." + key.SOPInstanceUID + "-" + b.tmpPrefix + "-" + strconv.FormatUint(b.tmpSeq.Add(1), 36) + tempSuffix
+	fd, err := unix.Openat(b.tmpFd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("fs: cannot create temporary file: %w", err)
 	}
-	return &object{b: b, key: key, tmp: tmp, f: f}, nil
+	return &object{b: b, key: key, tmp: name, f: os.NewFile(uintptr(fd), name)}, nil
 }
 
 type object struct {
 	b   *Backend
 	key storage.Key
-	tmp string
+	tmp string // name in the temporary directory, "" once gone
 	f   *os.File
 	n   int64
 	err error
@@ -204,12 +218,16 @@ func (o *object) Abort() error {
 		o.f.Close()
 		o.f = nil
 	}
+	return o.removeTemp()
+}
+
+func (o *object) removeTemp() error {
 	if o.tmp == "" {
 		return nil
 	}
-	err := o.b.root.Remove(o.tmp)
+	err := unix.Unlinkat(o.b.tmpFd, o.tmp, 0)
 	o.tmp = ""
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	return err
@@ -239,38 +257,40 @@ func (o *object) commit() (storage.Result, error) {
 	}
 	o.f = nil
 	seriesDir := o.key.StudyInstanceUID + "/" + o.key.SeriesInstanceUID
-	if err := o.b.ensureDir(seriesDir); err != nil {
+	dir, err := o.b.dirs.acquire(o.b, seriesDir)
+	if err != nil {
 		return storage.Result{}, err
 	}
-	final := o.key.Path()
-	res := storage.Result{Location: filepath.Join(o.b.dir, filepath.FromSlash(final)), Bytes: o.n}
-	// Link fails with EEXIST when the name is taken: an atomic
-	// "create if absent" that no concurrent commit can race.
-	err := o.b.root.Link(o.tmp, final)
-	if errors.Is(err, fs.ErrNotExist) {
+	defer o.b.dirs.release(dir)
+	final := o.key.SOPInstanceUID + ".dcm"
+	res := storage.Result{Location: filepath.Join(o.b.dir, filepath.FromSlash(o.key.Path())), Bytes: o.n}
+	// linkat fails with EEXIST when the name is taken: an atomic "create
+	// if absent" that no concurrent commit can race.
+	err = unix.Linkat(o.b.tmpFd, o.tmp, dir.fd, final, 0)
+	if errors.Is(err, unix.ENOENT) {
 		// The series directory was removed behind our back: forget it and
 		// try once more.
-		o.b.forgetDir(seriesDir)
-		if err := o.b.ensureDir(seriesDir); err != nil {
+		o.b.dirs.forget(seriesDir)
+		o.b.dirs.release(dir)
+		if dir, err = o.b.dirs.acquire(o.b, seriesDir); err != nil {
+			dir = nil
 			return storage.Result{}, err
 		}
-		err = o.b.root.Link(o.tmp, final)
+		err = unix.Linkat(o.b.tmpFd, o.tmp, dir.fd, final, 0)
 	}
 	switch {
 	case err == nil:
-		_ = o.b.root.Remove(o.tmp)
-		o.tmp = ""
-	case errors.Is(err, fs.ErrExist):
+		_ = o.removeTemp()
+	case errors.Is(err, unix.EEXIST):
 		res.Duplicate = true
 		switch o.b.cfg.Duplicate {
 		case storage.Keep:
-			_ = o.b.root.Remove(o.tmp)
-			o.tmp = ""
+			_ = o.removeTemp()
 			return res, nil // nothing changed on disk
 		case storage.Reject:
 			return storage.Result{}, storage.ErrDuplicate
 		default:
-			if err := o.b.root.Rename(o.tmp, final); err != nil {
+			if err := unix.Renameat(o.b.tmpFd, o.tmp, dir.fd, final); err != nil {
 				return storage.Result{}, fmt.Errorf("fs: rename: %w", err)
 			}
 			o.tmp = ""
@@ -278,18 +298,18 @@ func (o *object) commit() (storage.Result, error) {
 	case isLinkUnsupported(err):
 		// Filesystems without hard links: fall back to rename, which
 		// overwrites; keep/reject then check first (racy, documented).
-		if _, serr := o.b.root.Stat(final); serr == nil {
+		var st unix.Stat_t
+		if unix.Fstatat(dir.fd, final, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 			res.Duplicate = true
 			if o.b.cfg.Duplicate != storage.Overwrite {
-				_ = o.b.root.Remove(o.tmp)
-				o.tmp = ""
+				_ = o.removeTemp()
 				if o.b.cfg.Duplicate == storage.Reject {
 					return storage.Result{}, storage.ErrDuplicate
 				}
 				return res, nil
 			}
 		}
-		if err := o.b.root.Rename(o.tmp, final); err != nil {
+		if err := unix.Renameat(o.b.tmpFd, o.tmp, dir.fd, final); err != nil {
 			return storage.Result{}, fmt.Errorf("fs: rename: %w", err)
 		}
 		o.tmp = ""
@@ -297,8 +317,8 @@ func (o *object) commit() (storage.Result, error) {
 		return storage.Result{}, fmt.Errorf("fs: link: %w", err)
 	}
 	if !o.b.cfg.NoFsync {
-		if err := o.b.syncDir(seriesDir); err != nil {
-			return storage.Result{}, err
+		if err := unix.Fsync(dir.fd); err != nil {
+			return storage.Result{}, fmt.Errorf("fs: fsync directory: %w", err)
 		}
 	}
 	return res, nil
@@ -311,12 +331,6 @@ func isLinkUnsupported(err error) bool {
 // ensureDir creates study/series directories as needed and, when it
 // created one, fsyncs its parent so the new entry is durable too.
 func (b *Backend) ensureDir(seriesDir string) error {
-	b.mu.Lock()
-	_, ok := b.dirSeen[seriesDir]
-	b.mu.Unlock()
-	if ok {
-		return nil
-	}
 	study, _, _ := strings.Cut(seriesDir, "/")
 	for _, d := range []struct{ dir, parent string }{{study, "."}, {seriesDir, study}} {
 		err := b.root.Mkdir(d.dir, 0o755)
@@ -339,19 +353,108 @@ func (b *Backend) ensureDir(seriesDir string) error {
 			return fmt.Errorf("fs: cannot create directory: %w", err)
 		}
 	}
-	b.mu.Lock()
-	if len(b.dirSeen) > 100000 {
-		clear(b.dirSeen)
-	}
-	b.dirSeen[seriesDir] = struct{}{}
-	b.mu.Unlock()
 	return nil
 }
 
-func (b *Backend) forgetDir(seriesDir string) {
-	b.mu.Lock()
-	delete(b.dirSeen, seriesDir)
-	b.mu.Unlock()
+// dirCache keeps open the series directories objects were recently
+// committed to, so that a commit is one linkat and one unlinkat on open
+// descriptors rather than a walk of the path. Directories are opened
+// through the os.Root, so they are inside the storage directory; an entry
+// evicted while in use is closed when its last user releases it.
+type dirCache struct {
+	mu    sync.Mutex
+	dirs  map[string]*openDir
+	order []string // insertion order, for eviction
+}
+
+type openDir struct {
+	name    string
+	f       *os.File
+	fd      int
+	refs    int
+	evicted bool
+}
+
+// maxOpenDirs bounds the series directories kept open.
+const maxOpenDirs = 64
+
+func (c *dirCache) acquire(b *Backend, name string) (*openDir, error) {
+	c.mu.Lock()
+	if d, ok := c.dirs[name]; ok {
+		d.refs++
+		c.mu.Unlock()
+		return d, nil
+	}
+	c.mu.Unlock()
+	if err := b.ensureDir(name); err != nil {
+		return nil, err
+	}
+	f, err := b.root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("fs: open directory: %w", err)
+	}
+	d := &openDir{name: name, f: f, fd: int(f.Fd()), refs: 1}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.dirs[name]; ok { // opened concurrently: use the cached one
+		f.Close()
+		old.refs++
+		return old, nil
+	}
+	if c.dirs == nil {
+		c.dirs = map[string]*openDir{}
+	}
+	c.dirs[name] = d
+	c.order = append(c.order, name)
+	for len(c.order) > maxOpenDirs {
+		c.evictLocked(c.order[0])
+	}
+	return d, nil
+}
+
+func (c *dirCache) release(d *openDir) {
+	if d == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d.refs--; d.refs == 0 && d.evicted {
+		d.f.Close()
+	}
+}
+
+// forget drops a directory that was removed behind our back.
+func (c *dirCache) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evictLocked(name)
+}
+
+func (c *dirCache) evictLocked(name string) {
+	d, ok := c.dirs[name]
+	if !ok {
+		return
+	}
+	delete(c.dirs, name)
+	for i, n := range c.order {
+		if n == name {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	d.evicted = true
+	if d.refs == 0 {
+		d.f.Close()
+	}
+}
+
+// closeAll closes every cached directory (the backend is closing).
+func (c *dirCache) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.dirs {
+		c.evictLocked(name)
+	}
 }
 
 func (b *Backend) syncDir(name string) error {

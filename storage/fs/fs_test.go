@@ -300,3 +300,38 @@ func itoa(i int) string {
 	}
 	return string(b[n:])
 }
+
+// A cached series directory that is removed behind the backend's back is
+// recreated; many series exercise the eviction of cached directories.
+func TestSeriesDirectoryCache(t *testing.T) {
+	b, dir := newBackend(t, storage.Overwrite)
+	if _, err := store(t, b, key, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, key.StudyInstanceUID)); err != nil {
+		t.Fatal(err)
+	}
+	k2 := key
+	k2.SOPInstanceUID = "1.2.3.4.6"
+	if _, err := store(t, b, k2, []byte("two")); err != nil {
+		t.Fatalf("after the series directory was removed: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k2.Path()))); string(got) != "two" {
+		t.Fatalf("stored %q", got)
+	}
+	for i := 0; i < 3*maxOpenDirs; i++ {
+		k := storage.Key{StudyInstanceUID: "7.7", SeriesInstanceUID: "7.7." + itoa(i), SOPInstanceUID: "7.7.1." + itoa(i)}
+		if _, err := store(t, b, k, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.dirs.mu.Lock()
+	n := len(b.dirs.dirs)
+	b.dirs.mu.Unlock()
+	if n > maxOpenDirs {
+		t.Fatalf("%d directories open, limit %d", n, maxOpenDirs)
+	}
+	if left := tempFiles(t, dir); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
