@@ -102,17 +102,11 @@ func runSOPClasses(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return writeJSON(stdout, map[string]any{"storage": rows, "sets": sets})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UID\tKEYWORD\tNAME")
-	for _, r := range rows {
-		name := r.Name
-		if r.Retired {
-			name += " (retired)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.UID, r.Keyword, name)
+	uids := make([]uidRow, len(rows))
+	for i, r := range rows {
+		uids[i] = uidRow{r.UID, r.Keyword, r.Name, r.Retired}
 	}
-	tw.Flush()
-	printSets(stdout, sets)
+	printUIDs(stdout, uids, sets)
 	return 0
 }
 
@@ -142,7 +136,23 @@ func runTransferSyntaxes(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return writeJSON(stdout, map[string]any{"transferSyntaxes": rows, "sets": sets})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	uids := make([]uidRow, len(rows))
+	for i, r := range rows {
+		uids[i] = uidRow{r.UID, r.Keyword, r.Name, r.Retired}
+	}
+	printUIDs(stdout, uids, sets)
+	return 0
+}
+
+// uidRow is a line of the sop-classes and transfer-syntaxes tables.
+type uidRow struct {
+	UID, Keyword, Name string
+	Retired            bool
+}
+
+// printUIDs prints a UID table followed by the named sets.
+func printUIDs(w io.Writer, rows []uidRow, sets map[string][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "UID\tKEYWORD\tNAME")
 	for _, r := range rows {
 		name := r.Name
@@ -152,8 +162,7 @@ func runTransferSyntaxes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.UID, r.Keyword, name)
 	}
 	tw.Flush()
-	printSets(stdout, sets)
-	return 0
+	printSets(w, sets)
 }
 
 // printSets lists the named sets usable as "@name" in the configuration.

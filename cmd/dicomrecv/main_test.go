@@ -369,35 +369,38 @@ func (t *throttledReader) Read(p []byte) (int, error) {
 	return t.r.Read(p)
 }
 
+// sendThrottled stores an object of size pixel bytes at rate bytes per
+// 10 ms, then releases; the channel gets the outcome.
+func sendThrottled(p *process, sop string, rate int, size uint32) chan error {
+	const ct = "1.2.840.10008.5.1.4.1.1.2"
+	done := make(chan error, 1)
+	go func() {
+		c, err := scutest.Associate(fmt.Sprintf("127.0.0.1:%d", p.port), scutest.Options{
+			Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.NC.SetDeadline(time.Now().Add(time.Minute))
+		header := bigHeader(ct, sop, size)
+		r := &throttledReader{r: io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, int64(size))), rate: rate}
+		rsp, err := c.StoreStream(1, ct, sop, r, int64(len(header))+int64(size))
+		if err == nil && rsp.Status != 0 {
+			err = fmt.Errorf("status 0x%04X", rsp.Status)
+		}
+		if err == nil {
+			err = c.Release()
+		}
+		done <- err
+	}()
+	return done
+}
+
 // SIGTERM during a large transfer lets it finish (the file is complete)
 // and the process exits 0; a second SIGTERM exits at once.
 func TestShutdownSignals(t *testing.T) {
 	bin := buildBinary(t)
-	const ct = "1.2.840.10008.5.1.4.1.1.2"
-	send := func(p *process, sop string, rate int, size uint32) chan error {
-		done := make(chan error, 1)
-		go func() {
-			c, err := scutest.Associate(fmt.Sprintf("127.0.0.1:%d", p.port), scutest.Options{
-				Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
-			if err != nil {
-				done <- err
-				return
-			}
-			defer c.Close()
-			c.NC.SetDeadline(time.Now().Add(time.Minute))
-			header := bigHeader(ct, sop, size)
-			r := &throttledReader{r: io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, int64(size))), rate: rate}
-			rsp, err := c.StoreStream(1, ct, sop, r, int64(len(header))+int64(size))
-			if err == nil && rsp.Status != 0 {
-				err = fmt.Errorf("status 0x%04X", rsp.Status)
-			}
-			if err == nil {
-				err = c.Release()
-			}
-			done <- err
-		}()
-		return done
-	}
 
 	t.Run("graceful", func(t *testing.T) {
 		dir := t.TempDir()
@@ -405,7 +408,7 @@ func TestShutdownSignals(t *testing.T) {
 		os.WriteFile(cfg, []byte("shutdownTimeout: 20\n"), 0o644)
 		p := startProcess(t, bin, "--config", cfg, "--port", "0", "--out-dir", filepath.Join(dir, "store"))
 		// 8 MiB at about 3 MB/s: a few seconds.
-		done := send(p, "1.2.3.4.1", 32<<10, 8<<20)
+		done := sendThrottled(p, "1.2.3.4.1", 32<<10, 8<<20)
 		time.Sleep(time.Second)
 		start := time.Now()
 		p.cmd.Process.Signal(syscall.SIGTERM)
@@ -428,7 +431,7 @@ func TestShutdownSignals(t *testing.T) {
 		cfg := filepath.Join(dir, "c.yaml")
 		os.WriteFile(cfg, []byte("shutdownTimeout: 60\n"), 0o644)
 		p := startProcess(t, bin, "--config", cfg, "--port", "0", "--out-dir", filepath.Join(dir, "store"))
-		done := send(p, "1.2.3.4.2", 16<<10, 64<<20) // would take about 40 s
+		done := sendThrottled(p, "1.2.3.4.2", 16<<10, 64<<20) // would take about 40 s
 		time.Sleep(time.Second)
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		time.Sleep(500 * time.Millisecond)
@@ -467,22 +470,7 @@ func TestKill9DuringTransfer(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	p := startProcess(t, bin, "--port", "0", "--out-dir", store)
-	const ct = "1.2.840.10008.5.1.4.1.1.2"
-	done := make(chan error, 1)
-	go func() {
-		c, err := scutest.Associate(fmt.Sprintf("127.0.0.1:%d", p.port), scutest.Options{
-			Contexts: []scutest.Context{{ID: 1, AbstractSyntax: ct, TransferSyntaxes: []string{"1.2.840.10008.1.2.1"}}}})
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		c.NC.SetDeadline(time.Now().Add(time.Minute))
-		header := bigHeader(ct, "1.2.3.4.9", 64<<20)
-		r := &throttledReader{r: io.MultiReader(bytes.NewReader(header), io.LimitReader(patternReader{}, 64<<20)), rate: 64 << 10}
-		_, err = c.StoreStream(1, ct, "1.2.3.4.9", r, int64(len(header))+64<<20)
-		done <- err
-	}()
+	done := sendThrottled(p, "1.2.3.4.9", 64<<10, 64<<20)
 	tmp := filepath.Join(store, ".dicomrecv", "tmp")
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -130,9 +130,10 @@ func buildTerms() map[string]*Decoder {
 // maxTerm bounds the length of a normalized term; longer ones are unknown.
 const maxTerm = 16
 
-// lookup returns the decoder of one trimmed, non-empty term.
-func lookup(term string) (*Decoder, bool) {
-	var buf [maxTerm]byte
+// normalizeTerm writes term into buf upper-cased and without spaces,
+// underscores and hyphens ("ISO_IR 100" becomes "ISOIR100"), and returns
+// the result, or false when it is longer than maxTerm.
+func normalizeTerm(buf *[maxTerm]byte, term string) ([]byte, bool) {
 	n := 0
 	for i := 0; i < len(term); i++ {
 		c := term[i]
@@ -148,7 +149,17 @@ func lookup(term string) (*Decoder, bool) {
 		buf[n] = c
 		n++
 	}
-	d, ok := termDecoders[string(buf[:n])]
+	return buf[:n], true
+}
+
+// lookup returns the decoder of one trimmed, non-empty term.
+func lookup(term string) (*Decoder, bool) {
+	var buf [maxTerm]byte
+	norm, ok := normalizeTerm(&buf, term)
+	if !ok {
+		return nil, false
+	}
+	d, ok := termDecoders[string(norm)]
 	return d, ok
 }
 

@@ -97,22 +97,11 @@ const maxNameInError = 16
 // decoder reads as the default repertoire when they are value 1).
 func encTerm(term string) (k kind, s set, ok bool) {
 	var buf [maxTerm]byte
-	n := 0
-	for i := 0; i < len(term); i++ {
-		c := term[i]
-		switch {
-		case c == ' ' || c == '_' || c == '-':
-			continue
-		case 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		if n == len(buf) {
-			return 0, 0, false
-		}
-		buf[n] = c
-		n++
+	norm, ok := normalizeTerm(&buf, term)
+	if !ok {
+		return 0, 0, false
 	}
-	switch string(buf[:n]) {
+	switch string(norm) {
 	case "ISO2022IR87", "ISOIR87":
 		return kindISO2022, setJISX0208, true
 	case "ISO2022IR159", "ISOIR159":
