@@ -44,6 +44,7 @@ type association struct {
 	// wbuf gathers the data set's bytes into large writes to storage: the
 	// PDVs arrive in pieces of at most maxPduLength.
 	wbuf *bufio.Writer
+	meta []byte // file meta buffer, reused
 }
 
 func (srv *Server) newAssociation(nc net.Conn) *association {
@@ -577,8 +578,14 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 			obj.Abort()
 		}
 	}()
+	if a.wbuf == nil {
+		a.wbuf = bufio.NewWriterSize(obj, storageWriteSize)
+	} else {
+		a.wbuf.Reset(obj)
+	}
+	defer a.wbuf.Reset(nil)
 	if !a.srv.s.DatasetOnly {
-		meta := dicom.AppendFileMeta(nil, &dicom.MetaInfo{
+		a.meta = dicom.AppendFileMeta(a.meta[:0], &dicom.MetaInfo{
 			MediaStorageSOPClassUID:    ev.SOPClassUID,
 			MediaStorageSOPInstanceUID: ev.SOPInstanceUID,
 			TransferSyntaxUID:          ts.UID,
@@ -588,16 +595,10 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 			SendingAETitle:             a.calling,
 			ReceivingAETitle:           a.srv.s.aeTitle,
 		})
-		if _, err := obj.Write(meta); err != nil {
+		if _, err := a.wbuf.Write(a.meta); err != nil {
 			return a.storageFailed(err)
 		}
 	}
-	if a.wbuf == nil {
-		a.wbuf = bufio.NewWriterSize(obj, storageWriteSize)
-	} else {
-		a.wbuf.Reset(obj)
-	}
-	defer a.wbuf.Reset(nil)
 	var w io.Writer = a.wbuf
 	var fw *flate.Writer
 	if deflate {

@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -144,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	}
 	out := &eventWriter{w: stdout, sinks: sinks}
 	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
-	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { out.write("FileStored", ev) })
+	srv.OnFileStored(out.fileStored)
 	srv.OnStudyCompleted(func(ev dicomrecv.StudyCompletedEvent) { out.write("StudyCompleted", ev) })
 	srv.OnError(func(ev dicomrecv.ErrorEvent) { out.write("Error", ev) })
 
@@ -192,6 +193,24 @@ type eventWriter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	sinks []hooks.Sink
+	buf   []byte // FileStored lines, reused
+}
+
+// fileStored writes a FileStored event, encoded without reflection into a
+// reused buffer.
+func (e *eventWriter) fileStored(ev dicomrecv.FileStoredEvent) {
+	e.mu.Lock()
+	e.buf = appendFileStored(e.buf[:0], time.Now(), &ev)
+	e.buf = append(e.buf, '\n')
+	_, _ = e.w.Write(e.buf)
+	var line []byte
+	if len(e.sinks) > 0 {
+		line = slices.Clone(e.buf[:len(e.buf)-1]) // the sinks keep it
+	}
+	e.mu.Unlock()
+	for _, s := range e.sinks {
+		s.Enqueue(hooks.EventFileStored, line)
+	}
 }
 
 func (e *eventWriter) write(name string, data any) {
