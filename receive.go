@@ -1,7 +1,6 @@
 package dicomrecv
 
 import (
-	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -43,7 +42,7 @@ type association struct {
 	hr dicom.HeaderReader
 	// wbuf gathers the data set's bytes into large writes to storage: the
 	// PDVs arrive in pieces of at most maxPduLength.
-	wbuf *bufio.Writer
+	wbuf *storeWriter
 	meta []byte // file meta buffer, reused
 }
 
@@ -132,9 +131,6 @@ func remoteIP(nc net.Conn) string {
 	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
 	return host
 }
-
-// storageWriteSize is the size of the writes to storage.
-const storageWriteSize = 256 << 10
 
 // readBufferSize gives an accepted association a read buffer that holds
 // several PDUs, so that one read system call brings many of them.
@@ -579,10 +575,9 @@ func (a *association) store(key storage.Key, ev *FileStoredEvent, ts dicom.Trans
 		}
 	}()
 	if a.wbuf == nil {
-		a.wbuf = bufio.NewWriterSize(obj, storageWriteSize)
-	} else {
-		a.wbuf.Reset(obj)
+		a.wbuf = newStoreWriter()
 	}
+	a.wbuf.Reset(obj)
 	defer a.wbuf.Reset(nil)
 	if !a.srv.s.DatasetOnly {
 		a.meta = dicom.AppendFileMeta(a.meta[:0], &dicom.MetaInfo{
