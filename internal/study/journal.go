@@ -12,7 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/dicomrecv/dicomrecv/internal/jsonenc"
 )
 
 // The journal is a JSON Lines file. Its first line is a header, {"v":1};
@@ -255,11 +256,11 @@ func appendAddRecord(b []byte, r *addRecord, tags ...map[string]string) []byte {
 		v   string
 	}{{`,"st":`, r.study}, {`,"se":`, r.series}, {`,"sop":`, r.sop}, {`,"cl":`, r.class}, {`,"ts":`, r.ts}, {`,"f":`, r.file}} {
 		b = append(b, f.key...)
-		b = appendJSONString(b, f.v)
+		b = jsonenc.AppendString(b, f.v)
 	}
 	if r.ae != "" {
 		b = append(b, `,"ae":`...)
-		b = appendJSONString(b, r.ae)
+		b = jsonenc.AppendString(b, r.ae)
 	}
 	if len(r.aes) > 0 {
 		b = append(b, `,"aes":[`...)
@@ -267,7 +268,7 @@ func appendAddRecord(b []byte, r *addRecord, tags ...map[string]string) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, ae)
+			b = jsonenc.AppendString(b, ae)
 		}
 		b = append(b, ']')
 	}
@@ -285,56 +286,12 @@ func appendAddRecord(b []byte, r *addRecord, tags ...map[string]string) []byte {
 				b = append(b, ',')
 			}
 			n++
-			b = appendJSONString(b, k)
+			b = jsonenc.AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, v)
+			b = jsonenc.AppendString(b, v)
 		}
 	}
 	return append(b, "}}\n"...)
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appendAdd journals inst, added to st at time at.

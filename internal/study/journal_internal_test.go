@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dicomrecv/dicomrecv/internal/jsonenc"
 )
 
-func TestAppendJSONString(t *testing.T) {
+func TestJournalStrings(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
@@ -23,14 +25,14 @@ func TestAppendJSONString(t *testing.T) {
 		{"bad \xff utf8 \xc3", "bad \ufffd utf8 \ufffd"},
 	}
 	for _, tt := range tests {
-		b := appendJSONString(nil, tt.in)
+		b := jsonenc.AppendString(nil, tt.in)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
-			t.Errorf("appendJSONString(%q) = %s: not JSON: %v", tt.in, b, err)
+			t.Errorf("jsonenc.AppendString(%q) = %s: not JSON: %v", tt.in, b, err)
 			continue
 		}
 		if got != tt.want {
-			t.Errorf("appendJSONString(%q) decodes to %q, want %q", tt.in, got, tt.want)
+			t.Errorf("jsonenc.AppendString(%q) decodes to %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
