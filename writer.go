@@ -4,7 +4,7 @@ import "io"
 
 // storageWriteSize is the size of the writes to storage: an object's bytes
 // are gathered into pieces of 16 KiB, whatever the size of the PDVs they
-// arrive in, as DCMTK's storescp writes them.
+// arrive in, as DCMTK's storescp writes them with the default 16 KiB PDU.
 //
 // Larger writes mean fewer system calls but, measured with bench/ on the
 // reference machine (a 2-core VM, ext4, Linux 6.18), they cost more: with
@@ -13,6 +13,8 @@ import "io"
 // runs alternated between about 1.4 and 2.3 CPU-s per GB for 0.5 MB
 // objects and between 0.9 and 2.2 for 50-100 MB objects; with 16 KiB writes
 // they stayed at 1.4-1.5 and 1.2-1.5 (docs/operations.md, "Write size").
+// The cause is not settled (storescp's 124 KiB writes at 128 KiB PDUs do
+// not suffer); the measurement is what this size rests on.
 const storageWriteSize = 16 << 10
 
 // storeWriter gathers an object's bytes into writes of storageWriteSize.
