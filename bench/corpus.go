@@ -130,7 +130,6 @@ func recipe(name string) string {
 func loadCorpus(workDir, name string, t tools, log io.Writer) (*corpus, error) {
 	dir := filepath.Join(workDir, "corpus", name)
 	if c, err := readManifest(dir); err == nil && c.Recipe == recipe(name) && c.complete() {
-		c.Dir = dir
 		return c, nil
 	}
 	fmt.Fprintf(log, "building the %s corpus (%s) ...\n", name, recipe(name))

@@ -170,7 +170,7 @@ func bench(o options, args []string, stdout, stderr io.Writer) error {
 	if len(sets) == 0 {
 		return errors.New("no scenario or receiver matches -scenarios / -receivers")
 	}
-	rn := &runner{workDir: o.workDir, runBase: o.runDir, tools: t, dicomrecvCmd: []string{bin}, corpora: map[string]*corpus{},
+	rn := &runner{runBase: o.runDir, tools: t, dicomrecvCmd: []string{bin}, corpora: map[string]*corpus{},
 		runTimeout: o.runTimeout, quietWait: o.quietWait}
 	mode := "full"
 	if o.quick {

@@ -36,7 +36,7 @@ func profileRun(ctx context.Context, o options, root string, t tools, stdout, st
 	if _, err := prepareRunBase(o.runDir); err != nil {
 		return err
 	}
-	rn := &runner{workDir: o.workDir, runBase: o.runDir, tools: t, corpora: map[string]*corpus{corpusSmall: c},
+	rn := &runner{runBase: o.runDir, tools: t, corpora: map[string]*corpus{corpusSmall: c},
 		runTimeout: o.runTimeout, quietWait: o.quietWait}
 	rn.adoptLeftovers()
 	defer rn.cleanup()

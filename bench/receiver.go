@@ -32,8 +32,7 @@ type receiver struct {
 	outDir string
 
 	stored  atomic.Int64  // dicomrecv: FileStored events read from stdout
-	drained chan struct{} // dicomrecv: closed when stdout is at EOF
-	exited  chan struct{} // closed when the process has exited
+	exited  chan struct{} // closed when the process has exited (made by start)
 	waitErr error
 }
 
@@ -52,8 +51,7 @@ type dicomrecvConfig struct {
 // (the binary, or the profiling wrapper with its flags); the configuration
 // file path is appended as "--config FILE".
 func startReceiver(ctx context.Context, spec receiverSpec, sc scenario, runDir string, t tools, dicomrecvCmd []string) (*receiver, error) {
-	r := &receiver{spec: spec, fork: sc.Assocs > 1 && spec.Kind != kindDicomrecv, outDir: filepath.Join(runDir, "out"),
-		drained: make(chan struct{}), exited: make(chan struct{})}
+	r := &receiver{spec: spec, fork: sc.Assocs > 1 && spec.Kind != kindDicomrecv, outDir: filepath.Join(runDir, "out")}
 	if err := os.MkdirAll(r.outDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -124,7 +122,6 @@ func (r *receiver) startDicomrecv(ctx context.Context, sc scenario, runDir strin
 // then FileStored lines are counted. stdout must be drained or dicomrecv
 // would block on a full pipe.
 func (r *receiver) drainEvents(stdout io.Reader, first chan<- string) {
-	defer close(r.drained)
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	if !sc.Scan() {
@@ -179,7 +176,6 @@ func (r *receiver) startStorescp(ctx context.Context, sc scenario, logf *os.File
 	r.cmd.Env = append(envWithout(os.Environ(), "TCP_NODELAY"), "TCP_NODELAY=1")
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	r.exited = make(chan struct{})
 	if err := r.start(); err != nil {
 		return err
 	}
@@ -214,7 +210,8 @@ func (r *receiver) start() error {
 		return err
 	}
 	r.pid = r.cmd.Process.Pid
-	exited := r.exited
+	exited := make(chan struct{})
+	r.exited = exited
 	go func() {
 		r.waitErr = r.cmd.Wait()
 		close(exited)

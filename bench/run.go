@@ -20,7 +20,6 @@ const samplePeriod = 20 * time.Millisecond
 
 // runner holds what every run needs.
 type runner struct {
-	workDir string
 	// runBase holds one fresh directory per run, where the receiver
 	// writes (see prepareRunBase); its files are emptied after the run
 	// and the directories removed by cleanup (see emptyFiles).
@@ -152,7 +151,6 @@ func (rn *runner) runOne(ctx context.Context, st step) runResult {
 // nothing; the senders' success responses (checked by send) are all there
 // is.
 func (rn *runner) verify(ctx context.Context, r *receiver, want int) error {
-	var got func() (int, error)
 	switch r.spec.Kind {
 	case kindIgnore:
 		return nil
@@ -165,13 +163,10 @@ func (rn *runner) verify(ctx context.Context, r *receiver, want int) error {
 		if n := r.stored.Load(); n != int64(want) {
 			return fmt.Errorf("%d FileStored events for %d files sent", n, want)
 		}
-		got = func() (int, error) { return countFiles(r.outDir) }
-	case kindStorescpB:
-		got = func() (int, error) { return countFiles(r.outDir) }
 	}
 	var n int
 	var err error
-	waitUntil(ctx, 10*time.Second, func() bool { n, err = got(); return err == nil && n >= want })
+	waitUntil(ctx, 10*time.Second, func() bool { n, err = countFiles(r.outDir); return err == nil && n >= want })
 	if err != nil {
 		return fmt.Errorf("counting stored files: %w", err)
 	}
