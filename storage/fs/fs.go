@@ -287,7 +287,9 @@ func (o *object) commit() (storage.Result, error) {
 	if err != nil {
 		return storage.Result{}, err
 	}
-	defer o.b.dirs.release(dir)
+	// A closure: the retry below replaces dir, and the one held at return
+	// is the one to release.
+	defer func() { o.b.dirs.release(dir) }()
 	final := o.key.SOPInstanceUID + ".dcm"
 	res := storage.Result{Location: filepath.Join(o.b.dir, filepath.FromSlash(o.key.Path())), Bytes: o.n}
 	// linkat fails with EEXIST when the name is taken: an atomic "create
@@ -299,7 +301,6 @@ func (o *object) commit() (storage.Result, error) {
 		o.b.dirs.forget(seriesDir)
 		o.b.dirs.release(dir)
 		if dir, err = o.b.dirs.acquire(o.b, seriesDir); err != nil {
-			dir = nil
 			return storage.Result{}, err
 		}
 		err = unix.Linkat(o.b.tmpFd, o.tmp, dir.fd, final, 0)
@@ -394,7 +395,6 @@ type dirCache struct {
 }
 
 type openDir struct {
-	name    string
 	f       *os.File
 	fd      int
 	refs    int
@@ -419,7 +419,7 @@ func (c *dirCache) acquire(b *Backend, name string) (*openDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: open directory: %w", err)
 	}
-	d := &openDir{name: name, f: f, fd: int(f.Fd()), refs: 1}
+	d := &openDir{f: f, fd: int(f.Fd()), refs: 1}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.dirs[name]; ok { // opened concurrently: use the cached one

@@ -319,6 +319,12 @@ func TestSeriesDirectoryCache(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k2.Path()))); string(got) != "two" {
 		t.Fatalf("stored %q", got)
 	}
+	b.dirs.mu.Lock()
+	d := b.dirs.dirs[key.StudyInstanceUID+"/"+key.SeriesInstanceUID]
+	b.dirs.mu.Unlock()
+	if d == nil || d.refs != 0 {
+		t.Fatalf("recreated series directory: %+v, want cached with no users", d)
+	}
 	for i := 0; i < 3*maxOpenDirs; i++ {
 		k := storage.Key{StudyInstanceUID: "7.7", SeriesInstanceUID: "7.7." + itoa(i), SOPInstanceUID: "7.7.1." + itoa(i)}
 		if _, err := store(t, b, k, []byte{byte(i)}); err != nil {
