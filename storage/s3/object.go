@@ -482,31 +482,23 @@ func (o *object) probe() {
 // Abort discards the object: it stops the part uploads in flight and
 // aborts the multipart upload, checking that no part survives. Abort after
 // Commit or Abort does nothing.
-func (o *object) Abort() error {
+func (o *object) Abort() error { return o.discard(ErrFinished) }
+
+// abandon is Abort on behalf of Backend.Close: Write and Commit then
+// return ErrClosed.
+func (o *object) abandon() error { return o.discard(ErrClosed) }
+
+// discard finishes the object unless it is finished already; endErr is what
+// Write and Commit return afterwards.
+func (o *object) discard(endErr error) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.finished {
 		return nil
 	}
 	o.finished = true
+	o.endErr = endErr
 	defer o.b.forget(o)
-	return o.discard()
-}
-
-// abandon is Abort on behalf of Backend.Close.
-func (o *object) abandon() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.finished {
-		return nil
-	}
-	o.finished = true
-	o.endErr = ErrClosed
-	defer o.b.forget(o)
-	return o.discard()
-}
-
-func (o *object) discard() error {
 	o.cancel()
 	o.drain()
 	o.releaseBuf()
