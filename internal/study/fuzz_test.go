@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"io"
+	"maps"
 	"slices"
 	"testing"
 	"testing/iotest"
@@ -84,11 +85,7 @@ func FuzzJournal(f *testing.F) {
 		}
 
 		// Rewrite (as compaction does) and replay again.
-		live := make([]*studyState, 0, len(rep.studies))
-		for _, st := range rep.studies {
-			live = append(live, st)
-		}
-		slices.SortFunc(live, func(a, b *studyState) int { return cmp.Compare(a.id, b.id) })
+		live := slices.SortedFunc(maps.Values(rep.studies), byID)
 		var buf bytes.Buffer
 		if _, _, err := writeLive(&buf, live); err != nil {
 			t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -181,11 +182,7 @@ func (t *Tracker) openJournal(path string) error {
 	if err != nil {
 		return err
 	}
-	live := make([]*studyState, 0, len(rep.studies))
-	for _, st := range rep.studies {
-		live = append(live, st)
-	}
-	slices.SortFunc(live, func(a, b *studyState) int { return cmp.Compare(a.id, b.id) })
+	live := slices.SortedFunc(maps.Values(rep.studies), byID)
 	if err := j.compact(live); err != nil {
 		_ = j.close()
 		return err
@@ -407,9 +404,12 @@ func (t *Tracker) liveStudies() []*studyState {
 	for _, st := range t.pending {
 		live = append(live, st)
 	}
-	slices.SortFunc(live, func(a, b *studyState) int { return cmp.Compare(a.id, b.id) })
+	slices.SortFunc(live, byID)
 	return live
 }
+
+// byID orders accumulations by id: the order in which they started.
+func byID(a, b *studyState) int { return cmp.Compare(a.id, b.id) }
 
 // Flush completes every pending study now and waits until OnComplete has
 // returned for each, and for the studies that had completed before. Studies
@@ -428,12 +428,7 @@ func (t *Tracker) FlushContext(ctx context.Context) error {
 		return ErrClosed
 	}
 	if len(t.pending) > 0 {
-		flushed := make([]*studyState, 0, len(t.pending))
-		for _, st := range t.pending {
-			flushed = append(flushed, st)
-		}
-		slices.SortFunc(flushed, func(a, b *studyState) int { return cmp.Compare(a.id, b.id) })
-		for _, st := range flushed {
+		for _, st := range slices.SortedFunc(maps.Values(t.pending), byID) {
 			t.disarm(st)
 			delete(t.pending, st.uid)
 			t.enqueue(st)
