@@ -2,7 +2,6 @@ package dicom
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -147,11 +146,10 @@ func Edit(w io.Writer, raw []byte, h *Header, enc Encoding, changes []Change, op
 // editOp is one change after deduplication, located in the header.
 type editOp struct {
 	Change
-	at     int  // index in h.Elements of the first element with the tag, or -1
-	before int  // for an insertion: index of the element it goes before
-	start  int  // the new element's bytes: plan.buf[start:end]
-	end    int  //
-	hit    bool // the tag is in the header
+	at     int // index in h.Elements of the first element with the tag, or -1
+	before int // for an insertion: index of the element it goes before
+	start  int // the new element's bytes: plan.buf[start:end]
+	end    int //
 }
 
 // editHit is one element of the header that the output changes.
@@ -168,18 +166,12 @@ const (
 	hitGroupLength
 )
 
-// editOrder is the byte order of the data set.
-type editOrder interface {
-	binary.ByteOrder
-	binary.AppendByteOrder
-}
-
 // editPlan is everything Edit writes, decided before anything is written.
 type editPlan struct {
 	raw    []byte
 	h      *Header
 	enc    Encoding
-	order  editOrder
+	order  dsOrder
 	opts   EditOptions
 	sorted bool // h.Elements in ascending tag order
 	ops    []editOp
@@ -193,11 +185,7 @@ func planEdit(raw []byte, h *Header, enc Encoding, changes []Change, opts EditOp
 	if err := checkHeader(raw, h); err != nil {
 		return nil, err
 	}
-	p := &editPlan{raw: raw, h: h, enc: enc, opts: opts, sorted: sortedByTag(h.Elements)}
-	p.order = binary.LittleEndian
-	if enc.BigEndian {
-		p.order = binary.BigEndian
-	}
+	p := &editPlan{raw: raw, h: h, enc: enc, order: byteOrder(enc), opts: opts, sorted: sortedByTag(h.Elements)}
 	// The last change of each tag counts.
 	p.ops = make([]editOp, len(changes))
 	for i, c := range changes {
@@ -278,22 +266,7 @@ func (p *editPlan) editable(t Tag) error {
 }
 
 // find returns the index of the first element with tag t, or -1.
-func (p *editPlan) find(t Tag) int {
-	es := p.h.Elements
-	if p.sorted {
-		i, ok := slices.BinarySearchFunc(es, t, func(e Element, t Tag) int { return cmp.Compare(e.Tag, t) })
-		if ok {
-			return i
-		}
-		return -1
-	}
-	for i := range es {
-		if es[i].Tag == t {
-			return i
-		}
-	}
-	return -1
-}
+func (p *editPlan) find(t Tag) int { return indexTag(p.h.Elements, p.sorted, t) }
 
 // opFor returns the index of the op of tag t, or -1.
 func (p *editPlan) opFor(t Tag) int {
@@ -313,7 +286,7 @@ func (p *editPlan) locate() {
 	}
 	if p.sorted {
 		for j := range p.ops {
-			i, _ := slices.BinarySearchFunc(es, p.ops[j].Tag, func(e Element, t Tag) int { return cmp.Compare(e.Tag, t) })
+			i := searchTag(es, p.ops[j].Tag)
 			p.ops[j].before = i
 			for ; i < len(es) && es[i].Tag == p.ops[j].Tag; i++ {
 				p.hitAt(i, j)
@@ -355,7 +328,6 @@ func (p *editPlan) hitAt(i, j int) {
 	if op.at < 0 {
 		op.at = i
 	}
-	op.hit = true
 	p.hits = append(p.hits, editHit{elem: i, op: opIdx, kind: kind})
 }
 
@@ -387,15 +359,9 @@ func (p *editPlan) signed() bool {
 	}
 	if i := p.find(TagPixelRepresentation); i >= 0 {
 		v := p.h.Elements[i].Value
-		return len(v) >= 2 && byteOrder(p.enc).Uint16(v) != 0
+		return len(v) >= 2 && p.order.Uint16(v) != 0
 	}
 	return false
-}
-
-// isSequence reports whether e holds a sequence (SQ, or UN of undefined
-// length, or a UN value parsed as a sequence).
-func isSequence(e *Element) bool {
-	return e.VR == SQ || e.Length == UndefinedLength || e.Items != nil
 }
 
 // vrOf decides the VR of op's new element: the VR its value is encoded by
@@ -492,10 +458,7 @@ func (p *editPlan) encode(j int) error {
 // 16- or 32-bit length (explicit VR, PS3.5 §7.1.2), or a 32-bit length
 // (implicit VR, §7.1.3).
 func appendElementHeader(b []byte, enc Encoding, t Tag, vr VR, n uint32) []byte {
-	var order binary.AppendByteOrder = binary.LittleEndian
-	if enc.BigEndian {
-		order = binary.BigEndian
-	}
+	order := byteOrder(enc)
 	b = order.AppendUint16(b, t.Group())
 	b = order.AppendUint16(b, t.Element())
 	if enc.ImplicitVR {
@@ -576,7 +539,7 @@ func (p *editPlan) checkPrivate() error {
 			if !present(NewTag(t.Group(), el>>8)) {
 				return &EditError{Tag: t, Err: ErrNoPrivateCreator}
 			}
-		case op.Delete && op.hit && el >= 0x0010 && el <= 0x00FF:
+		case op.Delete && op.at >= 0 && el >= 0x0010 && el <= 0x00FF:
 			for i := range p.h.Elements {
 				et := p.h.Elements[i].Tag
 				if inBlock(et, t) {
@@ -600,7 +563,7 @@ func (p *editPlan) checkPrivate() error {
 func (p *editPlan) groupLengths() {
 	var groups []uint16 // touched groups, ascending (ops are sorted)
 	for _, op := range p.ops {
-		if op.hit || !op.Delete {
+		if op.at >= 0 || !op.Delete {
 			if g := op.Tag.Group(); len(groups) == 0 || groups[len(groups)-1] != g {
 				groups = append(groups, g)
 			}

@@ -1026,17 +1026,10 @@ func TestUpdateEditFuzzCorpus(t *testing.T) {
 		if eligible++; eligible%3 != 1 {
 			continue // a third of them is variety enough
 		}
-		mode := uint8(1)
-		switch f.enc {
-		case ImplicitLittle:
-			mode = 0
-		case ExplicitBig:
-			mode = 2
-		}
 		// Set PatientName, delete a tag of the data set, set a private tag.
 		ops := []byte{3, 0, 0, 0, byte(n), 0, 4, 12, 5, 5, 0, byte(n)}
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nuint8(%d)\n[]byte(%s)\nstring(%s)\n[]byte(%s)\n",
-			strconv.Quote(string(f.dataset[:size])), mode, strconv.Quote(string(ops)), strconv.Quote("ANON^X|1|"), strconv.Quote("\x01\xf1"))
+			strconv.Quote(string(f.dataset[:size])), fuzzMode(f.enc), strconv.Quote(string(ops)), strconv.Quote("ANON^X|1|"), strconv.Quote("\x01\xf1"))
 		if err := os.WriteFile(filepath.Join(dir, "pydicom-"+f.name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}

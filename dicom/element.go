@@ -47,6 +47,13 @@ type Element struct {
 	ItemCount int
 }
 
+// isSequence reports whether e holds a sequence (SQ, or UN of undefined
+// length, or a UN value parsed as a sequence), or has an undefined length
+// for another reason: no value to render or rewrite as such.
+func isSequence(e *Element) bool {
+	return e.VR == SQ || e.Length == UndefinedLength || e.Items != nil
+}
+
 // Item is one item of a sequence.
 type Item struct {
 	Elements []Element

@@ -76,7 +76,7 @@ func (h *Header) Lookup(t Tag) *Element {
 // UN); the caller validates the UID.
 func (h *Header) UID(t Tag) (string, bool) {
 	e := h.Lookup(t)
-	if e == nil || e.Skipped || e.Items != nil || e.VR == SQ || e.Length == UndefinedLength {
+	if e == nil || e.Skipped || isSequence(e) {
 		return "", false
 	}
 	return trimUID(e.Value), true
@@ -106,19 +106,34 @@ func sortedByTag(es []Element) bool {
 	return true
 }
 
+// indexTag returns the index of the first element of es with tag t, or -1.
+// sorted says es is in ascending tag order (sortedByTag): a binary search
+// then finds it.
+func indexTag(es []Element, sorted bool, t Tag) int {
+	if sorted {
+		if i := searchTag(es, t); i < len(es) && es[i].Tag == t {
+			return i
+		}
+		return -1
+	}
+	for i := range es {
+		if es[i].Tag == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// searchTag returns the index of the first element of es, in ascending tag
+// order, whose tag is t or greater (len(es) if none is).
+func searchTag(es []Element, t Tag) int {
+	return sort.Search(len(es), func(i int) bool { return es[i].Tag >= t })
+}
+
 // find returns the element of sc with tag t (the first one, if repeated).
 func (sc *extractScope) find(t Tag) *Element {
-	if sc.sorted {
-		i := sort.Search(len(sc.elems), func(i int) bool { return sc.elems[i].Tag >= t })
-		if i < len(sc.elems) && sc.elems[i].Tag == t {
-			return &sc.elems[i]
-		}
-		return nil
-	}
-	for i := range sc.elems {
-		if sc.elems[i].Tag == t {
-			return &sc.elems[i]
-		}
+	if i := indexTag(sc.elems, sc.sorted, t); i >= 0 {
+		return &sc.elems[i]
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,12 @@ import (
 // the fourth (implicit VR big endian) is not standard but must not break
 // anything either.
 var fuzzEncodings = [4]Encoding{ImplicitLittle, ExplicitLittle, ExplicitBig, {ImplicitVR: true, BigEndian: true}}
+
+// fuzzMode is the mode byte that selects enc (see fuzzEncodings), for the
+// seed corpora.
+func fuzzMode(enc Encoding) uint8 {
+	return uint8(slices.Index(fuzzEncodings[:], enc))
+}
 
 // fuzzSmallLimits are used when bit 2 of the mode byte is set, so that the
 // limits themselves are exercised.
@@ -163,14 +170,7 @@ func TestUpdateFuzzCorpus(t *testing.T) {
 			continue // big, or one of the near-identical dicomdirtests images
 		}
 		size = min(size, len(f.dataset))
-		mode := uint8(1)
-		switch f.enc {
-		case ImplicitLittle:
-			mode = 0
-		case ExplicitBig:
-			mode = 2
-		}
-		write("pydicom-"+f.name, f.dataset[:size], mode, []byte{byte(n % 7), 0xF1, 2})
+		write("pydicom-"+f.name, f.dataset[:size], fuzzMode(f.enc), []byte{byte(n % 7), 0xF1, 2})
 		n++
 	}
 	icon := newDS(ExplicitLittle).hdr(tIconSeq, SQ, UndefinedLength).item(UndefinedLength).u16(tRows, 64).

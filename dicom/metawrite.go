@@ -61,7 +61,7 @@ func appendMetaText(b []byte, t Tag, vr VR, v string) []byte {
 		if vr == UI {
 			pad = 0
 		}
-		b = appendExplicitLEHeader(b, t, vr, uint32(n+1))
+		b = appendElementHeader(b, ExplicitLittle, t, vr, uint32(n+1))
 		b = append(b, v...)
 		return append(b, pad)
 	}
@@ -69,17 +69,6 @@ func appendMetaText(b []byte, t Tag, vr VR, v string) []byte {
 }
 
 func appendExplicitLE(b []byte, t Tag, vr VR, v []byte) []byte {
-	b = appendExplicitLEHeader(b, t, vr, uint32(len(v)))
+	b = appendElementHeader(b, ExplicitLittle, t, vr, uint32(len(v)))
 	return append(b, v...)
-}
-
-func appendExplicitLEHeader(b []byte, t Tag, vr VR, n uint32) []byte {
-	b = binary.LittleEndian.AppendUint16(b, t.Group())
-	b = binary.LittleEndian.AppendUint16(b, t.Element())
-	b = append(b, byte(vr>>8), byte(vr))
-	if vr.LongLength() {
-		b = append(b, 0, 0)
-		return binary.LittleEndian.AppendUint32(b, n)
-	}
-	return binary.LittleEndian.AppendUint16(b, uint16(n))
 }

@@ -302,7 +302,14 @@ func (p *hdrParser) read(b []byte, limit, off int64, t Tag) error {
 	return nil
 }
 
-func byteOrder(enc Encoding) binary.ByteOrder {
+// dsOrder is the byte order of a data set, to read values and to write
+// them (Edit).
+type dsOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
+func byteOrder(enc Encoding) dsOrder {
 	if enc.BigEndian {
 		return binary.BigEndian
 	}

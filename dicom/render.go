@@ -75,7 +75,7 @@ func (e *Element) RenderSigned(enc Encoding, dec *charset.Decoder, custom, signe
 }
 
 func (e *Element) render(enc Encoding, dec *charset.Decoder, custom, signed bool) (string, bool) {
-	if e.Skipped || e.VR == SQ || e.Length == UndefinedLength || e.Items != nil {
+	if e.Skipped || isSequence(e) {
 		return "", false
 	}
 	vr := e.VR

@@ -90,8 +90,9 @@ type Decoder struct {
 // defaultDecoder decodes the default repertoire; New("") returns it.
 var defaultDecoder = &Decoder{}
 
-// termDecoders maps a term as lookup normalizes it to its decoder. It is
-// built once and never modified, so New allocates nothing for a valid value.
+// termDecoders maps each term, as normalizeTerm writes it, to its decoder.
+// It is built once and never modified, so New allocates nothing for a valid
+// value.
 var termDecoders = buildTerms()
 
 func buildTerms() map[string]*Decoder {

@@ -107,7 +107,7 @@ func encTerm(term string) (k kind, s set, ok bool) {
 	case "ISO2022IR159", "ISOIR159":
 		return kindISO2022, setJISX0212, true
 	}
-	d, ok := lookup(term)
+	d, ok := termDecoders[string(norm)]
 	if !ok {
 		return 0, 0, false
 	}
