@@ -156,10 +156,7 @@ func (c *Conn) Accept() error {
 	// PS3.8 §9.1.2 (AE-5, AE-6): the ARTIM timer runs from the transport
 	// connection until the whole A-ASSOCIATE-RQ has arrived; it is not
 	// restarted by the request's first bytes.
-	var artim time.Time
-	if c.cfg.ARTIMTimeout > 0 {
-		artim = time.Now().Add(c.cfg.ARTIMTimeout)
-	}
+	artim := deadlineIn(c.cfg.ARTIMTimeout)
 	c.setReadDeadlineAt(artim)
 	h, err := c.r.ReadHeader()
 	if err != nil {
@@ -185,19 +182,13 @@ func (c *Conn) Accept() error {
 	if h.Length > maxRQ {
 		return c.abortAA1(pdu.AbortReasonInvalidPDUParameterValue, fmt.Sprintf("A-ASSOCIATE-RQ of %d bytes (limit %d)", h.Length, maxRQ))
 	}
-	body := artim
-	if c.cfg.PDUReadTimeout > 0 {
-		if t := time.Now().Add(c.cfg.PDUReadTimeout); body.IsZero() || t.Before(body) {
-			body = t
-		}
-	}
-	c.setReadDeadlineAt(body)
-	rqBody, err := c.r.ReadBody(h, maxRQ)
+	c.setReadDeadlineAt(earliest(artim, deadlineIn(c.cfg.PDUReadTimeout)))
+	body, err := c.r.ReadBody(h, maxRQ)
 	if err != nil {
 		c.closeNow()
 		return c.transportError(err)
 	}
-	rq, err := pdu.ParseAssociateRQ(rqBody)
+	rq, err := pdu.ParseAssociateRQ(body)
 	if err != nil {
 		var pe *pdu.ParseError
 		reason := pdu.AbortReasonInvalidPDUParameterValue
@@ -474,26 +465,33 @@ func (c *Conn) transportError(err error) error {
 }
 
 func (c *Conn) setReadDeadline(d time.Duration) {
-	var t time.Time
-	if d > 0 {
-		t = time.Now().Add(d)
-	}
-	c.setReadDeadlineAt(t)
+	c.setReadDeadlineAt(deadlineIn(d))
 }
 
 // setReadDeadlineAt sets the read deadline t (zero: none), never later than
 // the association's own deadline.
 func (c *Conn) setReadDeadlineAt(t time.Time) {
-	if !c.cfg.Deadline.IsZero() && (t.IsZero() || c.cfg.Deadline.Before(t)) {
-		t = c.cfg.Deadline
-	}
-	_ = c.nc.SetReadDeadline(t)
+	_ = c.nc.SetReadDeadline(earliest(t, c.cfg.Deadline))
 }
 
 func (c *Conn) setWriteDeadline() {
-	var t time.Time
-	if c.cfg.DIMSETimeout > 0 {
-		t = time.Now().Add(c.cfg.DIMSETimeout)
+	_ = c.nc.SetWriteDeadline(deadlineIn(c.cfg.DIMSETimeout))
+}
+
+// deadlineIn returns the time d from now, or the zero time (no deadline)
+// when d <= 0.
+func deadlineIn(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
 	}
-	_ = c.nc.SetWriteDeadline(t)
+	return time.Now().Add(d)
+}
+
+// earliest returns the earlier of two deadlines, the zero time meaning
+// none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
