@@ -506,7 +506,7 @@ func (p *parser) unexpectedSubItem(sub subItem, id byte) error {
 		return p.errf(sub.off, AbortReasonUnexpectedPDUParameter,
 			"presentation context %d: unexpected sub-item of type 0x%02X", id, sub.typ)
 	}
-	if sub.typ >= itemMaxLength && sub.typ <= itemUserIdentityAC {
+	if isUserInfoSubItem(sub.typ) {
 		return p.errf(sub.off, AbortReasonUnexpectedPDUParameter,
 			"presentation context %d: user information sub-item 0x%02X", id, sub.typ)
 	}

@@ -128,31 +128,31 @@ func checkLeadingPart(t *testing.T, want, got Message) {
 	switch w := want.(type) {
 	case *AssociateRQ:
 		g := *got.(*AssociateRQ)
-		if n := len(g.PresentationContexts); n >= len(w.PresentationContexts) ||
-			!reflect.DeepEqual(g.PresentationContexts, w.PresentationContexts[:n]) {
-			t.Fatalf("prefix parsed to contexts %v", g.PresentationContexts)
-		}
+		checkStrictPrefix(t, "contexts", w.PresentationContexts, g.PresentationContexts)
 		g.PresentationContexts = w.PresentationContexts
 		if !reflect.DeepEqual(w, &g) {
 			t.Fatalf("prefix parsed differently:\n%s", cmp.Diff(w, &g))
 		}
 	case *AssociateAC:
 		g := *got.(*AssociateAC)
-		if n := len(g.PresentationContexts); n >= len(w.PresentationContexts) ||
-			!reflect.DeepEqual(g.PresentationContexts, w.PresentationContexts[:n]) {
-			t.Fatalf("prefix parsed to contexts %v", g.PresentationContexts)
-		}
+		checkStrictPrefix(t, "contexts", w.PresentationContexts, g.PresentationContexts)
 		g.PresentationContexts = w.PresentationContexts
 		if !reflect.DeepEqual(w, &g) {
 			t.Fatalf("prefix parsed differently:\n%s", cmp.Diff(w, &g))
 		}
 	case *PDataTF:
-		g := got.(*PDataTF)
-		if n := len(g.PDVs); n >= len(w.PDVs) || !reflect.DeepEqual(g.PDVs, w.PDVs[:n]) {
-			t.Fatalf("prefix parsed to PDVs %v", g.PDVs)
-		}
+		checkStrictPrefix(t, "PDVs", w.PDVs, got.(*PDataTF).PDVs)
 	default:
 		t.Fatalf("a strict prefix of a fixed-length %v parsed", want.Type())
+	}
+}
+
+// checkStrictPrefix checks that got is want with at least one trailing
+// element left out.
+func checkStrictPrefix[E any](t *testing.T, what string, want, got []E) {
+	t.Helper()
+	if n := len(got); n >= len(want) || !reflect.DeepEqual(got, want[:n]) {
+		t.Fatalf("prefix parsed to %s %v", what, got)
 	}
 }
 

@@ -145,22 +145,6 @@ func readAll(r *Reader, mode readMode) ([]record, error) {
 	}
 }
 
-// chunkReader returns the stream in chunks of random sizes.
-type chunkReader struct {
-	b []byte
-	r *rand.Rand
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) {
-	if len(c.b) == 0 {
-		return 0, io.EOF
-	}
-	n := min(len(p), len(c.b), 1+c.r.IntN(3000))
-	copy(p, c.b[:n])
-	c.b = c.b[n:]
-	return n, nil
-}
-
 func TestReaderStream(t *testing.T) {
 	stream, want := testStream(t)
 	sources := []struct {
@@ -171,7 +155,7 @@ func TestReaderStream(t *testing.T) {
 		{"OneByteReader", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(stream)) }},
 		{"HalfReader", func() io.Reader { return iotest.HalfReader(bytes.NewReader(stream)) }},
 		{"DataErrReader", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(stream)) }},
-		{"random chunks", func() io.Reader { return &chunkReader{b: stream, r: rand.New(rand.NewPCG(7, 8))} }},
+		{"random chunks", func() io.Reader { return newSplitReader(stream, 7) }},
 	}
 	for _, src := range sources {
 		for _, bufSize := range []int{16, 4096, 0} {

@@ -185,7 +185,7 @@ func (ui *UserInfo) appendItem(b []byte) ([]byte, error) {
 		}
 	}
 	for _, raw := range ui.Unknown {
-		if raw.Type >= itemMaxLength && raw.Type <= itemUserIdentityAC {
+		if isUserInfoSubItem(raw.Type) {
 			return b, fmt.Errorf("pdu: unknown user information sub-item has the defined type 0x%02X", raw.Type)
 		}
 		if b, err = appendUIDItem(b, raw.Type, string(raw.Data)); err != nil {
@@ -194,6 +194,10 @@ func (ui *UserInfo) appendItem(b []byte) ([]byte, error) {
 	}
 	return finishItem(b, start)
 }
+
+// isUserInfoSubItem reports whether t is one of the user information
+// sub-item types defined here, 51H to 59H.
+func isUserInfoSubItem(t byte) bool { return t >= itemMaxLength && t <= itemUserIdentityAC }
 
 func boolByte(v bool) byte {
 	if v {
@@ -207,7 +211,7 @@ func (p *parser) userInfo(it subItem, ui *UserInfo) error {
 	// Sub-items that may appear only once (PS3.8 Annex D.1, PS3.7 D.3.3).
 	var once [itemUserIdentityAC - itemMaxLength + 1]bool
 	return p.items(it.valOff(), it.valOff()+len(it.val), "user information", func(sub subItem) error {
-		if sub.typ >= itemMaxLength && sub.typ <= itemUserIdentityAC {
+		if isUserInfoSubItem(sub.typ) {
 			switch sub.typ {
 			case itemRoleSelection, itemExtNeg, itemCommonExtNeg:
 			default:

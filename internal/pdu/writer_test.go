@@ -96,35 +96,23 @@ func TestWriteMessageReadBack(t *testing.T) {
 	if err := w.WriteMessage(1, false, data, 16384); err != nil {
 		t.Fatal(err)
 	}
-	r := NewReader(&stream, 0)
+	recs, err := readAll(NewReader(&stream, 0), readModes[2])
+	if err != nil {
+		t.Fatal(err)
+	}
 	var cmd, ds []byte
 	var lasts int
-	for {
-		h, err := r.ReadHeader()
-		if err == io.EOF {
-			break
+	for _, rec := range recs {
+		if rec.H.Type != TypePDataTF || rec.H.Length > 16384 {
+			t.Fatalf("header %+v", rec.H)
 		}
-		if err != nil || h.Type != TypePDataTF || h.Length > 16384 {
-			t.Fatalf("header %+v, %v", h, err)
-		}
-		for {
-			ph, err := r.NextPDV()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := io.ReadAll(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ph.Command {
-				cmd = append(cmd, b...)
+		for _, p := range rec.PDVs {
+			if p.H.Command {
+				cmd = append(cmd, p.Data...)
 			} else {
-				ds = append(ds, b...)
+				ds = append(ds, p.Data...)
 			}
-			if ph.Last {
+			if p.H.Last {
 				lasts++
 			}
 		}
