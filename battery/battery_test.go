@@ -126,15 +126,19 @@ func trickle(c *scutest.Conn, b []byte, every time.Duration) (stop func()) {
 // the service-user and whose reason is not significant (0, Table 9-26).
 func sta2Abort(b []byte) func(t *testing.T, e *env) {
 	return func(t *testing.T, e *env) {
-		c := e.dial(t)
-		local := localAddr(c)
-		wait := sendAsync(c, b)
-		a := readAnswer(t, c, time.Now())
-		a.wantAbort(t, srcUser, 0, 0, prompt)
-		c.Close()
-		wait()
-		e.waitErrorEvent(t, local)
+		e.abortOn(t, e.dial(t), b, srcUser, 0)
 	}
+}
+
+// abortOn sends b on c and expects an A-ABORT with source and reason at
+// once, then an ErrorEvent about the connection.
+func (e *env) abortOn(t *testing.T, c *scutest.Conn, b []byte, source, reason byte) {
+	t.Helper()
+	local := localAddr(c)
+	wait := sendAsync(c, b)
+	readAnswer(t, c, time.Now()).wantAbort(t, source, reason, 0, prompt)
+	wait()
+	e.waitErrorEvent(t, local)
 }
 
 // sta2Close sends b on a new connection and expects a plain close within
@@ -153,13 +157,7 @@ func sta2Close(b []byte, lo, hi time.Duration) func(t *testing.T, e *env) {
 // with reason, at once.
 func sta6Abort(b []byte, reason byte) func(t *testing.T, e *env) {
 	return func(t *testing.T, e *env) {
-		c := e.associate(t)
-		local := localAddr(c)
-		wait := sendAsync(c, b)
-		readAnswer(t, c, time.Now()).wantAbort(t, srcProvider, reason, 0, prompt)
-		c.Close()
-		wait()
-		e.waitErrorEvent(t, local)
+		e.abortOn(t, e.associate(t), b, srcProvider, reason)
 	}
 }
 
@@ -169,7 +167,6 @@ func rejected(b []byte, result, source, reason byte) func(t *testing.T, e *env) 
 		c := e.dial(t)
 		local := localAddr(c)
 		readAnswer(t, c, send(t, c, b)).wantReject(t, result, source, reason)
-		c.Close()
 		e.waitErrorEvent(t, local)
 	}
 }
@@ -695,7 +692,6 @@ var limitCases = []hostile{
 			p := exactPData("1.2.999.8.1", dicomrecv.DefaultMaxPDULength+2)
 			wait := sendAsync(c, p)
 			readAnswer(t, c, time.Now()).wantAbort(t, srcProvider, reasonInvalidPar, 0, prompt)
-			c.Close()
 			wait()
 		}},
 	{name: "limit/P-DATA-TF of exactly maxPduLength, strict", stored: 1, config: func(c *dicomrecv.Config) { c.Strict = true },

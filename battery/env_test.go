@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -532,10 +533,7 @@ func uid(s string) []byte {
 
 // rawCommand builds a command set from elements, with its group length.
 func rawCommand(elems ...[]byte) []byte {
-	var body []byte
-	for _, e := range elems {
-		body = append(body, e...)
-	}
+	body := slices.Concat(elems...)
 	return append(cmdElem(0x00000000, binary.LittleEndian.AppendUint32(nil, uint32(len(body)))), body...)
 }
 
@@ -567,19 +565,12 @@ func pdv(ctx, mch byte, data []byte) []byte {
 
 // pdata is a P-DATA-TF PDU of the PDV items.
 func pdata(items ...[]byte) []byte {
-	var body []byte
-	for _, it := range items {
-		body = append(body, it...)
-	}
-	return rawPDU(0x04, body)
+	return rawPDU(0x04, slices.Concat(items...))
 }
 
 // item is a variable item of an A-ASSOCIATE-RQ (2-byte length).
 func item(typ byte, parts ...[]byte) []byte {
-	var v []byte
-	for _, p := range parts {
-		v = append(v, p...)
-	}
+	v := slices.Concat(parts...)
 	b := binary.BigEndian.AppendUint16([]byte{typ, 0}, uint16(len(v)))
 	return append(b, v...)
 }
@@ -607,10 +598,7 @@ func rawRQ(version uint16, called, calling string, items ...[]byte) []byte {
 	body = append(body, cd[:]...)
 	body = append(body, cg[:]...)
 	body = append(body, make([]byte, 32)...)
-	for _, it := range items {
-		body = append(body, it...)
-	}
-	return rawPDU(0x01, body)
+	return rawPDU(0x01, append(body, slices.Concat(items...)...))
 }
 
 // goodRQ is a well-formed A-ASSOCIATE-RQ proposing CT image storage on
