@@ -54,11 +54,10 @@ type BeforeStoreRequest struct {
 	// TransferSyntaxUID is the encoding of the data set.
 	TransferSyntaxUID string
 
-	resolve func(name string) (dicom.Tag, bool, error)
+	resolve func(name string) (dicom.Tag, error)
 	mu      sync.Mutex
 	closed  bool
-	changes []fieldChange
-	names   []string // the name of each change, for errors
+	changes []dicom.Change
 	errs    []error
 }
 
@@ -81,20 +80,12 @@ func (r *BeforeStoreRequest) change(name, value string, del bool) {
 	if r.closed {
 		return // the callback ran past its deadline; the object was refused
 	}
-	tag, _, err := r.resolve(name)
+	tag, err := r.resolve(name)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
 	}
-	r.changes = append(r.changes, fieldChange{Tag: tag, Value: value, Delete: del})
-	r.names = append(r.names, name)
-}
-
-// fieldChange is one Set or Delete.
-type fieldChange struct {
-	Tag    dicom.Tag
-	Value  string
-	Delete bool
+	r.changes = append(r.changes, dicom.Change{Tag: tag, Value: value, Delete: del})
 }
 
 // StoreError refuses an object with a chosen DIMSE status, e.g.
@@ -129,7 +120,7 @@ var errBeforeStoreTimeout = errors.New("onBeforeStore did not return before befo
 
 // runBeforeStore calls the callback with the deadline and turns its outcome
 // into changes or a refusal.
-func (a *association) runBeforeStore(fn BeforeStoreFunc, req *BeforeStoreRequest) ([]fieldChange, *dimse.StatusError) {
+func (a *association) runBeforeStore(fn BeforeStoreFunc, req *BeforeStoreRequest) ([]dicom.Change, *dimse.StatusError) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.srv.s.BeforeStoreTimeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -193,15 +184,12 @@ func firstLine(s string) string {
 
 // resolveName maps a name given to Set or Delete to a tag: a dictionary
 // keyword, a custom tag name, or a written tag.
-func (s *settings) resolveName(name string) (dicom.Tag, bool, error) {
+func (s *settings) resolveName(name string) (dicom.Tag, error) {
 	for _, sp := range s.extract {
 		if sp.Custom && sp.Name == name {
-			return sp.Tag, true, nil
+			return sp.Tag, nil
 		}
 	}
 	tag, _, err := dicom.ResolveTag(name)
-	if err != nil {
-		return 0, false, fmt.Errorf("%w", err)
-	}
-	return tag, tag.IsPrivate(), nil
+	return tag, err
 }

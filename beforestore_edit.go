@@ -15,17 +15,13 @@ import (
 // streamed as received; a deflated data set is deflated again). The key,
 // the file meta, the event and the study grouping follow the changed UIDs;
 // the C-STORE response still names the request's.
-func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReader, in *parsed, ev *FileStoredEvent, changes []fieldChange) (*FileStoredEvent, error) {
+func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReader, in *parsed, ev *FileStoredEvent, changes []dicom.Change) (*FileStoredEvent, error) {
 	raw, err := in.decoded().bytes()
 	if err != nil {
 		return nil, a.storageFailed(err)
 	}
-	dc := make([]dicom.Change, len(changes))
-	for i, c := range changes {
-		dc[i] = dicom.Change{Tag: c.Tag, Value: c.Value, Delete: c.Delete}
-	}
 	var head bytes.Buffer
-	if err := dicom.Edit(&head, raw, in.h, ts.Encoding, dc, dicom.EditOptions{}); err != nil {
+	if err := dicom.Edit(&head, raw, in.h, ts.Encoding, changes, dicom.EditOptions{}); err != nil {
 		a.srv.metrics.BeforeStoreRefused()
 		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: err.Error(), Err: err}
 	}
@@ -45,12 +41,10 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 	key := storage.Key{StudyInstanceUID: out.StudyInstanceUID, SeriesInstanceUID: out.SeriesInstanceUID, SOPInstanceUID: out.SOPInstanceUID}
 	if err := key.Validate(); err != nil {
 		a.srv.metrics.BeforeStoreRefused()
-		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: "onBeforeStore set " + shortUIDError(key)[len("missing or "):], Err: err}
+		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: "onBeforeStore set invalid " + badUID(key), Err: err}
 	}
 	out.Tags = h.Extract(a.srv.s.extract, ts.Encoding)
-	hs := newSpool()
-	defer hs.close()
-	hs.mem.Write(head.Bytes())
+	hs := &spool{mem: &head} // the changed header, already in memory
 	var rest io.Reader = data
 	if ts.Deflated {
 		rest = in.fr // the inflated stream goes on where the header ended

@@ -707,7 +707,7 @@ func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Hea
 	}
 	key := storage.Key{StudyInstanceUID: study, SeriesInstanceUID: series, SOPInstanceUID: sopInst}
 	if err := key.Validate(); err != nil {
-		return storage.Key{}, nil, &dimse.StatusError{Status: dimse.StatusBadUID, Comment: shortUIDError(key), Err: err}
+		return storage.Key{}, nil, &dimse.StatusError{Status: dimse.StatusBadUID, Comment: "missing or invalid " + badUID(key), Err: err}
 	}
 	ev := &FileStoredEvent{
 		SOPInstanceUID:         sopInst,
@@ -722,14 +722,15 @@ func (a *association) check(cmd *dimse.Command, ctx *assoc.Context, h *dicom.Hea
 	return key, ev, nil
 }
 
-func shortUIDError(k storage.Key) string {
+// badUID names the first UID of k that is missing or invalid.
+func badUID(k storage.Key) string {
 	switch {
 	case !storage.ValidUID(k.StudyInstanceUID):
-		return "missing or invalid Study Instance UID"
+		return "Study Instance UID"
 	case !storage.ValidUID(k.SeriesInstanceUID):
-		return "missing or invalid Series Instance UID"
+		return "Series Instance UID"
 	}
-	return "missing or invalid SOP Instance UID"
+	return "SOP Instance UID"
 }
 
 // spool holds the header bytes of a data set: in memory up to
