@@ -130,25 +130,23 @@ func (srv *Server) Start() error {
 	srv.backend = backend
 	srv.started = true
 	go srv.dispatch()
+	undo := func(err error) error {
+		ln.Close()
+		backend.Close()
+		close(srv.events)
+		<-srv.dispatchDone
+		srv.started = false
+		return err
+	}
 	tracker, err := srv.newTracker()
 	if err != nil {
-		ln.Close()
-		backend.Close()
-		close(srv.events)
-		<-srv.dispatchDone
-		srv.started = false
-		return err
+		return undo(err)
+	}
+	if err := srv.serveEndpoints(); err != nil {
+		tracker.Close()
+		return undo(err)
 	}
 	srv.studies = tracker
-	if err := srv.serveEndpoints(); err != nil {
-		ln.Close()
-		srv.studies.Close()
-		backend.Close()
-		close(srv.events)
-		<-srv.dispatchDone
-		srv.started = false
-		return err
-	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	srv.log.Info("listening", "addr", ln.Addr().String(), "aeTitle", srv.s.aeTitle, "storage", srv.storageName())
 	srv.emit(ServerStartedEvent{Message: "Server started", Port: port, AETitle: srv.s.aeTitle})
@@ -381,7 +379,7 @@ func (srv *Server) MetricsAddr() net.Addr {
 func (srv *Server) newTracker() (*study.Tracker, error) {
 	cfg := study.Config{
 		Timeout: srv.s.StudyTimeout,
-		LevelOf: srv.levelOf,
+		LevelOf: srv.levelOf(),
 		OnComplete: func(ev study.StudyEvent) {
 			srv.metrics.StudyCompleted()
 			srv.emitWait(StudyCompletedEvent{Study: ev})
@@ -406,17 +404,20 @@ func (srv *Server) newTracker() (*study.Tracker, error) {
 
 // levelOf places an extracted tag in the study event: by the tag's number
 // for standard attributes (study.LevelOfTag), at instance level for custom
-// tags.
-func (srv *Server) levelOf(name string) study.Level {
+// tags (the zero Level, also that of any other name). The levels are worked
+// out once: the tracker asks for every tag of every stored instance.
+func (srv *Server) levelOf() func(name string) study.Level {
+	levels := make(map[string]study.Level, len(srv.s.extract))
 	for _, sp := range srv.s.extract {
-		if sp.Name == name {
-			if sp.Custom {
-				return study.LevelInstance
-			}
-			return study.LevelOfTag(sp.Tag.Group(), sp.Tag.Element())
+		if _, seen := levels[sp.Name]; seen {
+			continue // the first spec of a name decides
+		}
+		levels[sp.Name] = study.LevelInstance
+		if !sp.Custom {
+			levels[sp.Name] = study.LevelOfTag(sp.Tag.Group(), sp.Tag.Element())
 		}
 	}
-	return study.LevelInstance
+	return func(name string) study.Level { return levels[name] }
 }
 
 // shuttingDown reports whether Shutdown was called.
