@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -409,12 +410,12 @@ func (c Config) validate() (*settings, error) {
 	if c.MinFreeDisk < 0 {
 		return nil, cfgErr("MinFreeDisk", "%d: must be 0 (no check) or more", c.MinFreeDisk)
 	}
+	s.AllowedCallingAETitles = slices.Clone(c.AllowedCallingAETitles) // the caller's slice stays as it is
 	for i, ae := range c.AllowedCallingAETitles {
 		t, err := assoc.ValidateAETitle(ae)
 		if err != nil {
 			return nil, cfgErr("AllowedCallingAETitles", "entry %d: %v", i+1, err)
 		}
-		s.AllowedCallingAETitles = append([]string(nil), s.AllowedCallingAETitles...)
 		s.AllowedCallingAETitles[i] = t
 	}
 	if s.peers, err = resolvePeers(c.Peers); err != nil {
@@ -531,7 +532,7 @@ func resolvePeers(peers []Peer) ([]assoc.Peer, error) {
 				ap.Hosts = append(ap.Hosts, pfx.Masked())
 			default:
 				if addr, err := netip.ParseAddr(h); err == nil {
-					ap.Hosts = append(ap.Hosts, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+					ap.Hosts = append(ap.Hosts, hostPrefix(addr))
 					continue
 				}
 				addrs, err := net.LookupHost(h)
@@ -540,7 +541,7 @@ func resolvePeers(peers []Peer) ([]assoc.Peer, error) {
 				}
 				for _, a := range addrs {
 					if addr, err := netip.ParseAddr(a); err == nil {
-						ap.Hosts = append(ap.Hosts, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+						ap.Hosts = append(ap.Hosts, hostPrefix(addr))
 					}
 				}
 			}
@@ -548,6 +549,13 @@ func resolvePeers(peers []Peer) ([]assoc.Peer, error) {
 		out = append(out, ap)
 	}
 	return out, nil
+}
+
+// hostPrefix is the prefix of the one address addr (IPv4-mapped IPv6
+// addresses as IPv4).
+func hostPrefix(addr netip.Addr) netip.Prefix {
+	addr = addr.Unmap()
+	return netip.PrefixFrom(addr, addr.BitLen())
 }
 
 // expandSets replaces each "@name" of list by the set of that name

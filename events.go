@@ -141,8 +141,8 @@ func (s *Server) dispatch() {
 				hs = append(hs, func() { h(e) })
 			}
 		case delivered:
-			for _, h := range s.onStudy {
-				if e, ok := e.ev.(StudyCompletedEvent); ok {
+			if e, ok := e.ev.(StudyCompletedEvent); ok {
+				for _, h := range s.onStudy {
 					hs = append(hs, func() { h(e) })
 				}
 			}
