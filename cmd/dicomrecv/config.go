@@ -259,39 +259,31 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// set copies the file's value p, when given, to dst.
+func set[T any](dst *T, p *T) {
+	if p != nil {
+		*dst = *p
+	}
+}
+
 // apply copies the file's settings onto cfg.
 func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
-	setInt := func(dst *int, p *int) {
-		if p != nil {
-			*dst = *p
-		}
-	}
-	setStr := func(dst *string, p *string) {
-		if p != nil {
-			*dst = *p
-		}
-	}
-	setBool := func(dst *bool, p *bool) {
-		if p != nil {
-			*dst = *p
-		}
-	}
-	setInt(&cfg.Port, fc.Port)
-	setStr(&cfg.AETitle, fc.AETitle)
-	setStr(&cfg.AETitle, fc.CallingAETitle)
-	setStr(&cfg.OutDir, fc.OutDir)
-	setStr(&cfg.StorageBackend, fc.StorageBackend)
+	set(&cfg.Port, fc.Port)
+	set(&cfg.AETitle, fc.AETitle)
+	set(&cfg.AETitle, fc.CallingAETitle)
+	set(&cfg.OutDir, fc.OutDir)
+	set(&cfg.StorageBackend, fc.StorageBackend)
 	if fc.StoreWithFileMeta != nil {
 		cfg.DatasetOnly = !*fc.StoreWithFileMeta
 	}
-	setBool(&cfg.Strict, fc.Strict)
-	setInt(&cfg.MaxPDULength, fc.MaxPDULength)
-	setBool(&cfg.Verbose, fc.Verbose)
-	setStr(&cfg.AbstractSyntaxMode, fc.AbstractSyntaxMode)
+	set(&cfg.Strict, fc.Strict)
+	set(&cfg.MaxPDULength, fc.MaxPDULength)
+	set(&cfg.Verbose, fc.Verbose)
+	set(&cfg.AbstractSyntaxMode, fc.AbstractSyntaxMode)
 	if fc.AbstractSyntaxes != nil {
 		cfg.AbstractSyntaxes = fc.AbstractSyntaxes
 	}
-	setStr(&cfg.TransferSyntaxMode, fc.TransferSyntaxMode)
+	set(&cfg.TransferSyntaxMode, fc.TransferSyntaxMode)
 	if fc.TransferSyntaxes != nil {
 		cfg.TransferSyntaxes = fc.TransferSyntaxes
 	}
@@ -301,34 +293,33 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 	if fc.ExtractCustomTags != nil {
 		cfg.ExtractCustomTags = fc.ExtractCustomTags
 	}
-	if fc.StudyTimeout != nil {
-		v, err := fc.StudyTimeout.duration("studyTimeout")
-		if err != nil {
-			return err
-		}
-		if v <= 0 {
-			return fmt.Errorf("config: studyTimeout: must be greater than 0")
-		}
-		cfg.StudyTimeout = v
-	}
-	setStr(&cfg.Host, fc.Host)
+	set(&cfg.Host, fc.Host)
 	if fc.Fsync != nil {
 		v := *fc.Fsync
 		cfg.Fsync = &v
 	}
-	setStr(&cfg.DuplicatePolicy, fc.DuplicatePolicy)
+	set(&cfg.DuplicatePolicy, fc.DuplicatePolicy)
+	// What 0 means in the file, by key.
+	const (
+		zeroIsZero = iota
+		zeroIsNone // no timeout: negative in Config
+		zeroRefused
+	)
 	for _, d := range []struct {
-		key        string
-		src        *seconds
-		dst        *time.Duration
-		zeroIsNone bool
+		key  string
+		src  *seconds
+		dst  *time.Duration
+		zero int
 	}{
-		{"artimTimeout", fc.ARTIMTimeout, &cfg.ARTIMTimeout, true},
-		{"idleTimeout", fc.IdleTimeout, &cfg.IdleTimeout, true},
-		{"pduReadTimeout", fc.PDUReadTimeout, &cfg.PDUReadTimeout, true},
-		{"dimseTimeout", fc.DIMSETimeout, &cfg.DIMSETimeout, true},
-		{"maxAssociationLifetime", fc.MaxAssociationLifetime, &cfg.MaxAssociationLifetime, false},
-		{"shutdownTimeout", fc.ShutdownTimeout, &cli.shutdownTimeout, false},
+		{"studyTimeout", fc.StudyTimeout, &cfg.StudyTimeout, zeroRefused},
+		{"artimTimeout", fc.ARTIMTimeout, &cfg.ARTIMTimeout, zeroIsNone},
+		{"idleTimeout", fc.IdleTimeout, &cfg.IdleTimeout, zeroIsNone},
+		{"pduReadTimeout", fc.PDUReadTimeout, &cfg.PDUReadTimeout, zeroIsNone},
+		{"dimseTimeout", fc.DIMSETimeout, &cfg.DIMSETimeout, zeroIsNone},
+		{"maxAssociationLifetime", fc.MaxAssociationLifetime, &cfg.MaxAssociationLifetime, zeroIsZero},
+		{"shutdownTimeout", fc.ShutdownTimeout, &cli.shutdownTimeout, zeroIsZero},
+		{"commandTimeout", fc.CommandTimeout, &cli.commandTimeout, zeroIsZero},
+		{"beforeStoreTimeout", fc.BeforeStoreTimeout, &cfg.BeforeStoreTimeout, zeroRefused},
 	} {
 		if d.src == nil {
 			continue
@@ -337,22 +328,23 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 		if err != nil {
 			return err
 		}
-		if v == 0 && d.zeroIsNone {
-			v = -1 // in the file, 0 means "no timeout"; in Config, negative does
+		if v == 0 {
+			switch d.zero {
+			case zeroIsNone:
+				v = -1 // in the file, 0 means "no timeout"; in Config, negative does
+			case zeroRefused:
+				return fmt.Errorf("config: %s: must be greater than 0", d.key)
+			}
 		}
 		*d.dst = v
 	}
-	setInt(&cfg.MaxAssociationsPerPeer, fc.MaxAssociationsPerPeer)
-	setInt(&cfg.MaxPresentationContexts, fc.MaxPresentationContexts)
-	setInt(&cfg.MaxAssociateRequestSize, fc.MaxAssociateRequestSize)
-	setInt(&cfg.MaxSequenceDepth, fc.MaxSequenceDepth)
-	if fc.MaxObjectSize != nil {
-		cfg.MaxObjectSize = *fc.MaxObjectSize
-	}
-	if fc.MinFreeDisk != nil {
-		cfg.MinFreeDisk = *fc.MinFreeDisk
-	}
-	setBool(&cfg.RequireCalledAETitle, fc.RequireCalledAETitle)
+	set(&cfg.MaxAssociationsPerPeer, fc.MaxAssociationsPerPeer)
+	set(&cfg.MaxPresentationContexts, fc.MaxPresentationContexts)
+	set(&cfg.MaxAssociateRequestSize, fc.MaxAssociateRequestSize)
+	set(&cfg.MaxSequenceDepth, fc.MaxSequenceDepth)
+	set(&cfg.MaxObjectSize, fc.MaxObjectSize)
+	set(&cfg.MinFreeDisk, fc.MinFreeDisk)
+	set(&cfg.RequireCalledAETitle, fc.RequireCalledAETitle)
 	if fc.AllowedCallingAETitles != nil {
 		cfg.AllowedCallingAETitles = fc.AllowedCallingAETitles
 	}
@@ -360,33 +352,14 @@ func (fc *fileConfig) apply(cfg *dicomrecv.Config, cli *cliSettings) error {
 		cfg.Peers = fc.Peers
 	}
 	cfg.TLS = fc.TLS
-	setStr(&cfg.MetricsAddr, fc.MetricsAddr)
-	setStr(&cfg.PprofAddr, fc.PprofAddr)
-	setStr(&cli.eventWebhook, fc.EventWebhook)
+	set(&cfg.MetricsAddr, fc.MetricsAddr)
+	set(&cfg.PprofAddr, fc.PprofAddr)
+	set(&cli.eventWebhook, fc.EventWebhook)
 	cli.onFileStored, cli.onStudyCompleted = fc.OnFileStoredCommand, fc.OnStudyCompletedCommand
-	setInt(&cli.commandConcurrency, fc.CommandConcurrency)
-	if fc.CommandTimeout != nil {
-		v, err := fc.CommandTimeout.duration("commandTimeout")
-		if err != nil {
-			return err
-		}
-		cli.commandTimeout = v
-	}
-	if fc.BeforeStoreWebhook != nil {
-		cli.beforeStoreWebhook = *fc.BeforeStoreWebhook
-	}
+	set(&cli.commandConcurrency, fc.CommandConcurrency)
+	set(&cli.beforeStoreWebhook, fc.BeforeStoreWebhook)
 	cli.modifyTags = fc.ModifyTags
-	setStr(&cfg.CoercionStatus, fc.CoercionStatus)
-	if fc.BeforeStoreTimeout != nil {
-		v, err := fc.BeforeStoreTimeout.duration("beforeStoreTimeout")
-		if err != nil {
-			return err
-		}
-		if v <= 0 {
-			return fmt.Errorf("config: beforeStoreTimeout: must be greater than 0")
-		}
-		cfg.BeforeStoreTimeout = v
-	}
+	set(&cfg.CoercionStatus, fc.CoercionStatus)
 	if f := fc.S3Config; f != nil {
 		c := &dicomrecv.S3Config{Bucket: f.Bucket, AccessKey: f.AccessKey, SecretKey: f.SecretKey, Endpoint: f.Endpoint,
 			Region: f.Region, Prefix: f.Prefix, ForcePathStyle: f.ForcePathStyle, PartSize: f.PartSize,

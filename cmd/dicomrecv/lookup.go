@@ -87,26 +87,16 @@ func runSOPClasses(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	type row struct {
-		UID     string `json:"uid"`
-		Keyword string `json:"keyword"`
-		Name    string `json:"name"`
-		Retired bool   `json:"retired,omitempty"`
-	}
-	var rows []row
+	var rows []uidRow
 	for _, uid := range dicom.StorageSOPClasses() {
 		info, _ := dicom.LookupUID(uid)
-		rows = append(rows, row{UID: uid, Keyword: info.Keyword, Name: info.Name, Retired: info.Retired})
+		rows = append(rows, uidRow{UID: uid, Keyword: info.Keyword, Name: info.Name, Retired: info.Retired})
 	}
 	sets := dicomrecv.CommonSOPClasses()
 	if *asJSON {
 		return writeJSON(stdout, map[string]any{"storage": rows, "sets": sets})
 	}
-	uids := make([]uidRow, len(rows))
-	for i, r := range rows {
-		uids[i] = uidRow{r.UID, r.Keyword, r.Name, r.Retired}
-	}
-	printUIDs(stdout, uids, sets)
+	printUIDs(stdout, rows, sets)
 	return 0
 }
 
@@ -144,10 +134,13 @@ func runTransferSyntaxes(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// uidRow is a line of the sop-classes and transfer-syntaxes tables.
+// uidRow is a line of the sop-classes and transfer-syntaxes tables (and
+// an entry of sop-classes --json).
 type uidRow struct {
-	UID, Keyword, Name string
-	Retired            bool
+	UID     string `json:"uid"`
+	Keyword string `json:"keyword"`
+	Name    string `json:"name"`
+	Retired bool   `json:"retired,omitempty"`
 }
 
 // printUIDs prints a UID table followed by the named sets.
