@@ -39,11 +39,53 @@ import (
 	"github.com/dicomrecv/dicomrecv"
 )
 
-// anonymizer holds the pseudonym key and the audit trail.
+// anonymizer holds the pseudonym key, the audit trail and the original
+// PatientIDs of the objects in flight.
 type anonymizer struct {
 	key   []byte
 	mu    sync.Mutex
 	audit io.Writer
+	// inFlight maps a pseudonym to its original PatientID and the number of
+	// objects that passed the callback but have no FileStored event yet. It
+	// is keyed by pseudonym, not by object: an object whose storing fails
+	// after the callback (disk full, rejected duplicate) never gets an
+	// event, and would otherwise leave an entry behind for good; this way
+	// such failures leave at most one small entry per patient.
+	inFlight map[string]*pending
+}
+
+type pending struct {
+	original string
+	count    int
+}
+
+// remember records that an object of the patient is on its way to storage.
+func (a *anonymizer) remember(pseudonym, original string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inFlight == nil {
+		a.inFlight = map[string]*pending{}
+	}
+	p := a.inFlight[pseudonym]
+	if p == nil {
+		p = &pending{original: original}
+		a.inFlight[pseudonym] = p
+	}
+	p.count++
+}
+
+// take returns the original PatientID of a stored object's pseudonym.
+func (a *anonymizer) take(pseudonym string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.inFlight[pseudonym]
+	if p == nil {
+		return ""
+	}
+	if p.count--; p.count <= 0 {
+		delete(a.inFlight, pseudonym)
+	}
+	return p.original
 }
 
 // pseudonym returns the stable pseudonym of a PatientID.
@@ -68,6 +110,7 @@ func (a *anonymizer) beforeStore(ctx context.Context, req *dicomrecv.BeforeStore
 	req.Delete("OtherPatientIDs")
 	req.Delete("OtherPatientNames")
 	req.Set("PatientIdentityRemoved", "YES")
+	a.remember(anon, req.Tags["PatientID"])
 	return nil
 }
 
@@ -87,34 +130,18 @@ func (a *anonymizer) stored(ev dicomrecv.FileStoredEvent, original string) {
 }
 
 // newServer builds the receiver around an anonymizer.
-func newServer(cfg dicomrecv.Config, key []byte, audit io.Writer) (*dicomrecv.Server, error) {
+func newServer(cfg dicomrecv.Config, key []byte, audit io.Writer) (*dicomrecv.Server, *anonymizer, error) {
 	cfg.ExtractTags = dicomrecv.CombineTags(cfg.ExtractTags, []string{"PatientID", "PatientName"})
 	srv, err := dicomrecv.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := &anonymizer{key: key, audit: audit}
-	// The original PatientID of each object, by SOP Instance UID, from the
-	// callback to the FileStored event.
-	var mu sync.Mutex
-	originals := map[string]string{}
-	srv.OnBeforeStore(func(ctx context.Context, req *dicomrecv.BeforeStoreRequest) error {
-		if err := a.beforeStore(ctx, req); err != nil {
-			return err
-		}
-		mu.Lock()
-		originals[req.Tags["SOPInstanceUID"]] = req.Tags["PatientID"]
-		mu.Unlock()
-		return nil
-	})
+	srv.OnBeforeStore(a.beforeStore)
 	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) {
-		mu.Lock()
-		id := originals[ev.SOPInstanceUID]
-		delete(originals, ev.SOPInstanceUID)
-		mu.Unlock()
-		a.stored(ev, id)
+		a.stored(ev, a.take(ev.Tags["PatientID"]))
 	})
-	return srv, nil
+	return srv, a, nil
 }
 
 func main() {
@@ -132,7 +159,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer audit.Close()
-	srv, err := newServer(dicomrecv.Config{Port: *port, AETitle: *aet, OutDir: *outDir}, key, audit)
+	srv, _, err := newServer(dicomrecv.Config{Port: *port, AETitle: *aet, OutDir: *outDir}, key, audit)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestAnonymize(t *testing.T) {
 	testutil.RequireFile(t, sample)
 	dir := t.TempDir()
 	audit := &syncBuffer{}
-	srv, err := newServer(dicomrecv.Config{AETitle: "ANON-SCP", OutDir: dir}, []byte("0123456789abcdef-test-key"), audit)
+	srv, _, err := newServer(dicomrecv.Config{AETitle: "ANON-SCP", OutDir: dir}, []byte("0123456789abcdef-test-key"), audit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +97,92 @@ func TestAnonymize(t *testing.T) {
 	a := &anonymizer{key: []byte("0123456789abcdef-test-key"), audit: os.Stderr}
 	if a.pseudonym(original) != lines[0]["pseudonym"] {
 		t.Fatal("pseudonym not stable")
+	}
+}
+
+// An object refused after the callback (here: a rejected duplicate) gets no
+// FileStored event and no audit line; what it leaves in memory is bounded by
+// patients, not by objects, and the next stored object of the patient still
+// gets its original PatientID in the audit.
+func TestAnonymizeFailedStoreLeavesNoPerObjectState(t *testing.T) {
+	storescu := testutil.RequireTool(t, "storescu")
+	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
+	testutil.RequireFile(t, sample)
+	audit := &syncBuffer{}
+	srv, a, err := newServer(dicomrecv.Config{AETitle: "ANON-SCP", OutDir: t.TempDir(), DuplicatePolicy: "reject"},
+		[]byte("0123456789abcdef-test-key"), audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := make(chan dicomrecv.FileStoredEvent, 8)
+	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { stored <- ev })
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	// The same object three times: stored once, then refused twice after
+	// the callback ran (storescu stops at the first refusal, so the third
+	// comes from a second run).
+	out, _ := exec.Command(storescu, "-v", "--repeat", "2", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
+	again, _ := exec.Command(storescu, "-v", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
+	out = append(out, again...)
+	if stored, refused := strings.Count(string(out), "Store Response (Warning"), strings.Count(string(out), "Status: 0x111"); stored != 1 || refused != 2 {
+		t.Fatalf("want 1 stored and 2 refused, got %d and %d:\n%s", stored, refused, out)
+	}
+	<-stored
+	// Then two new objects of the same patient.
+	out, err = exec.Command(storescu, "-v", "+II", "--repeat", "2", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
+	if err != nil || strings.Count(string(out), "Store Response (Warning") != 2 {
+		t.Fatalf("storescu +II: %v\n%s", err, out)
+	}
+	<-stored
+	<-stored
+	lines := audit.lines()
+	if len(lines) != 3 {
+		t.Fatalf("want 3 audit lines, got %v", lines)
+	}
+	// CT_small.dcm's PatientID is 1CT1; storescu +II invents one.
+	if lines[0]["patientId"] != "1CT1" {
+		t.Errorf("first audit line: %v", lines[0])
+	}
+	for _, l := range lines[1:] {
+		if l["patientId"] == "" || l["patientId"] == "1CT1" || l["patientId"] != lines[1]["patientId"] {
+			t.Errorf("audit line without the invented original PatientID: %v", l)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// The sample's patient has two refused objects outstanding; the +II
+	// patient none.
+	if len(a.inFlight) != 1 {
+		t.Fatalf("in-flight entries %d, want 1 (one per patient with refused objects): %v", len(a.inFlight), a.inFlight)
+	}
+	for _, p := range a.inFlight {
+		if p.count != 2 {
+			t.Errorf("outstanding count %d, want 2", p.count)
+		}
+	}
+}
+
+func TestRememberTake(t *testing.T) {
+	a := &anonymizer{}
+	a.remember("ANON_A", "id-a")
+	a.remember("ANON_A", "id-a")
+	a.remember("ANON_B", "id-b")
+	if got := a.take("ANON_A"); got != "id-a" {
+		t.Fatalf("take A = %q", got)
+	}
+	if len(a.inFlight) != 2 {
+		t.Fatalf("A dropped while one object is still in flight: %v", a.inFlight)
+	}
+	if a.take("ANON_A") != "id-a" || a.take("ANON_B") != "id-b" {
+		t.Fatal("take")
+	}
+	if len(a.inFlight) != 0 {
+		t.Fatalf("entries left: %v", a.inFlight)
+	}
+	if got := a.take("ANON_C"); got != "" {
+		t.Fatalf("unknown pseudonym gave %q", got)
 	}
 }
