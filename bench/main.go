@@ -176,6 +176,10 @@ func bench(o options, args []string, stdout, stderr io.Writer) error {
 	if o.quick {
 		mode = "quick"
 	}
+	if o.scenarios != "" || o.receivers != "" {
+		// Not the whole matrix: its tables must not pass for latest.md.
+		mode += subsetSuffix
+	}
 	rp := &report{Mode: mode, Command: commandLine(args), Started: time.Now(), Reps: o.reps, Sets: sets,
 		Machine: machine(t, bin, root)}
 	topdir, err := prepareRunBase(o.runDir)
@@ -258,7 +262,11 @@ func writeResults(dir, stamp string, rp *report, stdout io.Writer) error {
 	}
 	var svg bytes.Buffer
 	rp.writeSVG(&svg)
-	for _, name := range []string{stamp, "latest"} {
+	names := []string{stamp, "latest"}
+	if rp.subset() {
+		names = names[:1] // latest.md stays the last whole run (README links it)
+	}
+	for _, name := range names {
 		if err := os.WriteFile(filepath.Join(dir, name+".svg"), svg.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -273,6 +281,10 @@ func writeResults(dir, stamp string, rp *report, stdout io.Writer) error {
 		if name == stamp {
 			stdout.Write(md.Bytes())
 		}
+	}
+	if rp.subset() {
+		fmt.Fprintf(stdout, "\nwritten: %s.{md,svg,json} (a subset: latest.md not replaced)\n", filepath.Join(dir, stamp))
+		return nil
 	}
 	fmt.Fprintf(stdout, "\nwritten: %s.{md,svg,json}, latest.md, latest.svg\n", filepath.Join(dir, stamp))
 	return nil

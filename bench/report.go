@@ -12,7 +12,7 @@ import (
 // report is everything a benchmark run produced; it is saved as JSON next
 // to the Markdown so that tables can be rendered again (-render).
 type report struct {
-	Mode     string        `json:"mode"` // "quick" or "full"
+	Mode     string        `json:"mode"` // "quick" or "full", with subsetSuffix when -scenarios or -receivers narrowed it
 	Command  string        `json:"command"`
 	Started  time.Time     `json:"started"`
 	Finished time.Time     `json:"finished"`
@@ -198,10 +198,25 @@ func (rp *report) targets() []target {
 	return ts
 }
 
+// subsetSuffix marks the mode of a run narrowed by -scenarios or -receivers.
+const subsetSuffix = "-subset"
+
+// subset reports whether the run covered only part of its mode's matrix.
+func (rp *report) subset() bool { return strings.HasSuffix(rp.Mode, subsetSuffix) }
+
+// title names the run in headings: "full benchmark", or "subset of the
+// full benchmark".
+func (rp *report) title() string {
+	if rp.subset() {
+		return "subset of the " + strings.TrimSuffix(rp.Mode, subsetSuffix) + " benchmark"
+	}
+	return rp.Mode + " benchmark"
+}
+
 // writeMarkdown renders the report.
 func (rp *report) writeMarkdown(w io.Writer, chartFile string) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	p("# dicomrecv vs DCMTK storescp — %s benchmark, %s\n\n", rp.Mode, rp.Started.Format("2006-01-02 15:04 MST"))
+	p("# dicomrecv vs DCMTK storescp — %s, %s\n\n", rp.title(), rp.Started.Format("2006-01-02 15:04 MST"))
 	p("Command: `%s` (%d repetitions, %s).\n\n", rp.Command, rp.Reps, rp.Finished.Sub(rp.Started).Round(time.Second))
 	m := rp.Machine
 	p("Machine: %s, %d cores, Linux %s, %s; DCMTK %s; %s.\n\n", m.CPU, m.Cores, m.Kernel, m.Go, m.DCMTK, m.Dicomrecv)
@@ -333,7 +348,7 @@ func (rp *report) writeSVG(w io.Writer) {
 	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", chartWidth, height)
 	p(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
 	p(`<text x="10" y="20" font-size="14" font-weight="bold">dicomrecv vs DCMTK storescp (%s, %s)</text>`+"\n",
-		html.EscapeString(rp.Mode), rp.Started.Format("2006-01-02"))
+		html.EscapeString(rp.title()), rp.Started.Format("2006-01-02"))
 	p(`<text x="%d" y="48" font-weight="bold">throughput, MB/s (higher is better)</text>`+"\n", x1)
 	p(`<text x="%d" y="48" font-weight="bold">receiver CPU-s per GB (lower is better)</text>`+"\n", x2)
 	y := top

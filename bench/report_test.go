@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +195,41 @@ func TestWriteSVG(t *testing.T) {
 	}
 	if texts < 11 {
 		t.Errorf("%d texts", texts)
+	}
+}
+
+// A run narrowed by -scenarios or -receivers writes its own files but leaves
+// latest.md (which README links) to the last whole run.
+func TestWriteResultsSubsetKeepsLatest(t *testing.T) {
+	dir := t.TempDir()
+	whole := fakeReport()
+	if err := writeResults(dir, "2026-01-02-0304-quick", whole, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := os.ReadFile(filepath.Join(dir, "latest.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(latest), "# dicomrecv vs DCMTK storescp — quick benchmark,") {
+		t.Fatalf("latest.md title: %.80s", latest)
+	}
+	sub := fakeReport()
+	sub.Mode = "full" + subsetSuffix
+	var out strings.Builder
+	if err := writeResults(dir, "2026-01-02-0310-full-subset", sub, &out); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "2026-01-02-0310-full-subset.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(md), "# dicomrecv vs DCMTK storescp — subset of the full benchmark,") {
+		t.Fatalf("subset title: %.80s", md)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "latest.md")); !bytes.Equal(again, latest) {
+		t.Fatal("a subset run replaced latest.md")
+	}
+	if !strings.Contains(out.String(), "latest.md not replaced") {
+		t.Fatalf("output does not say latest.md was kept: %q", out.String())
 	}
 }
