@@ -2,7 +2,6 @@ package dicomrecv
 
 import (
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 
 	"github.com/dicomrecv/dicomrecv/internal/study"
@@ -160,10 +159,12 @@ func (s *Server) dispatch() {
 func (s *Server) safeCall(h func(), ev any) {
 	defer func() {
 		if r := recover(); r != nil {
+			if d, ok := ev.(delivered); ok {
+				ev = d.ev // name the event, not its envelope
+			}
 			s.log.Error("event handler panicked", "event", fmt.Sprintf("%T", ev), "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	h()
 }
 
-var _ = slog.LevelInfo

@@ -1,0 +1,55 @@
+package dicomrecv
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A panicking handler is logged with the name of the event it was given,
+// also for study events, which travel in an envelope; the handlers after it
+// still run.
+func TestHandlerPanicNamesTheEvent(t *testing.T) {
+	logs := &lockedBuffer{}
+	srv, err := New(Config{OutDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	srv.OnStudyCompleted(func(StudyCompletedEvent) { panic("boom") })
+	srv.OnStudyCompleted(func(StudyCompletedEvent) { ran++ })
+	srv.OnFileStored(func(FileStoredEvent) { panic("bang") })
+	go srv.dispatch()
+	srv.emitWait(StudyCompletedEvent{})
+	srv.emit(FileStoredEvent{})
+	close(srv.events)
+	<-srv.dispatchDone
+	out := logs.String()
+	for _, want := range []string{"event=dicomrecv.StudyCompletedEvent panic=boom", "event=dicomrecv.FileStoredEvent panic=bang"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if ran != 1 {
+		t.Errorf("the handler after the panicking one ran %d times, want 1", ran)
+	}
+}
