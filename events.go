@@ -167,4 +167,3 @@ func (s *Server) safeCall(h func(), ev any) {
 	}()
 	h()
 }
-
