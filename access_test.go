@@ -13,6 +13,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // Access control with DCMTK as the peer: echoscu and storescu are rejected
@@ -127,7 +128,7 @@ func associateRetry(addr string) (*scutest.Conn, error) {
 
 func TestObjectLimits(t *testing.T) {
 	pixels := bytes.Repeat([]byte{1, 2}, 8192)
-	ds := explicitLE(instance(ctImage, "1.2.10.1", "1.2.10", "1.2.10.9", pixels)...)
+	ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.10.1", "1.2.10", "1.2.10.9", pixels)...)
 	for _, tc := range []struct {
 		name   string
 		cfg    Config
@@ -186,10 +187,10 @@ func TestRequestAndNestingLimits(t *testing.T) {
 		b = append(b, item(inner)...)
 		return append(b, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0)
 	}
-	es := instance(ctImage, "1.2.18.1", "1.2.18", "1.2.18.9", []byte{1, 2})
-	ds := explicitLE(es[:2]...)
+	es := testds.Instance(ctImage, "1.2.18.1", "1.2.18", "1.2.18.9", []byte{1, 2})
+	ds := testds.ExplicitLE(es[:2]...)
 	ds = append(ds, seq(seq(seq(nil)))...)
-	ds = append(ds, explicitLE(es[2:]...)...)
+	ds = append(ds, testds.ExplicitLE(es[2:]...)...)
 	rsp, err := c.Store(1, ctImage, "1.2.18.1", ds)
 	if err != nil || rsp.Status != 0xC001 || !strings.Contains(rsp.ErrorComment, "deep") {
 		t.Fatalf("nesting over the limit: %v %+v", err, rsp)

@@ -18,6 +18,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // anonymize is the acceptance callback: new PatientName, PatientID
@@ -179,7 +180,7 @@ func TestBeforeStoreChangesUIDs(t *testing.T) {
 		return nil
 	})
 	c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-	ds := explicitLE(instance(ctImage, "1.2.16.1", "1.2.16", "1.2.16.9", bytes.Repeat([]byte{5, 6}, 100))...)
+	ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.16.1", "1.2.16", "1.2.16.9", bytes.Repeat([]byte{5, 6}, 100))...)
 	rsp, err := c.Store(1, ctImage, "1.2.16.1", ds)
 	if err != nil || rsp.Status != dimse.StatusSuccess || rsp.AffectedSOPInstanceUID != "1.2.16.1" {
 		t.Fatalf("%v %+v", err, rsp)
@@ -232,7 +233,7 @@ func TestBeforeStoreBadChanges(t *testing.T) {
 				return nil
 			})
 			c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-			rsp, err := c.Store(1, ctImage, "1.2.17.1", explicitLE(instance(ctImage, "1.2.17.1", "1.2.17", "1.2.17.9", []byte{1, 2})...))
+			rsp, err := c.Store(1, ctImage, "1.2.17.1", testds.ExplicitLE(testds.Instance(ctImage, "1.2.17.1", "1.2.17", "1.2.17.9", []byte{1, 2})...))
 			if err != nil {
 				t.Fatal(err)
 			}

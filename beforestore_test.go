@@ -15,6 +15,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // A refusing callback: the sender gets the failure status with the
@@ -66,7 +67,7 @@ func TestBeforeStoreRefusals(t *testing.T) {
 				return nil
 			})
 			c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-			ds := explicitLE(instance(ctImage, "1.2.13.1", "1.2.13", "1.2.13.9", []byte{1, 2})...)
+			ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.13.1", "1.2.13", "1.2.13.9", []byte{1, 2})...)
 			rsp, err := c.Store(1, ctImage, "1.2.13.1", ds)
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +105,7 @@ func TestBeforeStoreRequest(t *testing.T) {
 		return nil
 	})
 	c := ts.associate(t, scutest.Options{CallingAE: "MODALITY", CalledAE: "ARCHIVE", Contexts: ctContext(1)})
-	rsp, err := c.Store(1, ctImage, "1.2.14.1", explicitLE(instance(ctImage, "1.2.14.1", "1.2.14", "1.2.14.9", []byte{1, 2})...))
+	rsp, err := c.Store(1, ctImage, "1.2.14.1", testds.ExplicitLE(testds.Instance(ctImage, "1.2.14.1", "1.2.14", "1.2.14.9", []byte{1, 2})...))
 	if err != nil || rsp.Status != dimse.StatusSuccess {
 		t.Fatalf("%v %+v", err, rsp)
 	}
@@ -139,11 +140,11 @@ func TestBeforeStoreConcurrency(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		slow.Store(1, ctImage, "1.2.15.1", explicitLE(instance(ctImage, "1.2.15.1", "1.2.15", "1.2.15.9", []byte{1, 2})...))
+		slow.Store(1, ctImage, "1.2.15.1", testds.ExplicitLE(testds.Instance(ctImage, "1.2.15.1", "1.2.15", "1.2.15.9", []byte{1, 2})...))
 	}()
 	for i := 0; i < 5; i++ {
 		sop := fmt.Sprintf("1.2.15.2.%d", i)
-		rsp, err := fast.Store(1, ctImage, sop, explicitLE(instance(ctImage, sop, "1.2.15", "1.2.15.9", bytes.Repeat([]byte{1}, 64))...))
+		rsp, err := fast.Store(1, ctImage, sop, testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.15", "1.2.15.9", bytes.Repeat([]byte{1}, 64))...))
 		if err != nil || rsp.Status != 0 {
 			t.Fatalf("fast association: %v %+v", err, rsp)
 		}

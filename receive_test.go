@@ -2,7 +2,6 @@ package dicomrecv
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 const (
@@ -22,56 +22,6 @@ const (
 	mrImage  = "1.2.840.10008.5.1.4.1.1.4"
 	findRoot = "1.2.840.10008.5.1.4.1.2.2.1"
 )
-
-// elem is a data element for the test data set builder.
-type elem struct {
-	tag   dicom.Tag
-	vr    dicom.VR
-	value []byte
-}
-
-func str(t dicom.Tag, vr dicom.VR, s string) elem {
-	b := []byte(s)
-	if len(b)%2 == 1 {
-		if vr == dicom.UI {
-			b = append(b, 0)
-		} else {
-			b = append(b, ' ')
-		}
-	}
-	return elem{t, vr, b}
-}
-
-// explicitLE encodes elements in explicit VR little endian.
-func explicitLE(es ...elem) []byte {
-	var b []byte
-	for _, e := range es {
-		b = binary.LittleEndian.AppendUint16(b, e.tag.Group())
-		b = binary.LittleEndian.AppendUint16(b, e.tag.Element())
-		b = append(b, byte(e.vr>>8), byte(e.vr))
-		if e.vr.LongLength() {
-			b = append(b, 0, 0)
-			b = binary.LittleEndian.AppendUint32(b, uint32(len(e.value)))
-		} else {
-			b = binary.LittleEndian.AppendUint16(b, uint16(len(e.value)))
-		}
-		b = append(b, e.value...)
-	}
-	return b
-}
-
-// instance returns the elements of a minimal CT image with the given UIDs
-// and pixel bytes.
-func instance(sopClass, sop, study, series string, pixels []byte) []elem {
-	return []elem{
-		str(dicom.TagSOPClassUID, dicom.UI, sopClass),
-		str(dicom.TagSOPInstanceUID, dicom.UI, sop),
-		str(dicom.NewTag(0x0010, 0x0010), dicom.PN, "DOE^JOHN"),
-		str(dicom.TagStudyInstanceUID, dicom.UI, study),
-		str(dicom.TagSeriesInstanceUID, dicom.UI, series),
-		{dicom.TagPixelData, dicom.OW, pixels},
-	}
-}
 
 func ctContext(ids ...byte) []scutest.Context {
 	var cs []scutest.Context
@@ -112,10 +62,10 @@ func TestStoreFailureStatuses(t *testing.T) {
 	c := ts.associate(t, scutest.Options{Contexts: append(ctContext(1),
 		scutest.Context{ID: 3, AbstractSyntax: mrImage, TransferSyntaxes: []string{dicom.ExplicitVRLittleEndian}})})
 	pixels := bytes.Repeat([]byte{1, 2}, 64)
-	good := explicitLE(instance(ctImage, "1.2.3.4", "1.2.3", "1.2.3.1", pixels)...)
-	withMeta := explicitLE(append([]elem{str(dicom.TagTransferSyntaxUID, dicom.UI, "1.2.840.10008.1.2.1")},
-		instance(ctImage, "1.2.3.5", "1.2.3", "1.2.3.1", pixels)...)...)
-	truncatedPixels := explicitLE(instance(ctImage, "1.2.3.6", "1.2.3", "1.2.3.1", pixels)...)
+	good := testds.ExplicitLE(testds.Instance(ctImage, "1.2.3.4", "1.2.3", "1.2.3.1", pixels)...)
+	withMeta := testds.ExplicitLE(append([]testds.Elem{testds.Str(dicom.TagTransferSyntaxUID, dicom.UI, "1.2.840.10008.1.2.1")},
+		testds.Instance(ctImage, "1.2.3.5", "1.2.3", "1.2.3.1", pixels)...)...)
+	truncatedPixels := testds.ExplicitLE(testds.Instance(ctImage, "1.2.3.6", "1.2.3", "1.2.3.1", pixels)...)
 	truncatedPixels = truncatedPixels[:len(truncatedPixels)-10]
 	for _, tc := range []struct {
 		name        string
@@ -125,7 +75,7 @@ func TestStoreFailureStatuses(t *testing.T) {
 		status      uint16
 	}{
 		{"SOP class differs from the data set's", 1, ctImage, "1.2.3.4",
-			explicitLE(instance(mrImage, "1.2.3.4", "1.2.3", "1.2.3.1", pixels)...), dimse.StatusDataSetMismatch},
+			testds.ExplicitLE(testds.Instance(mrImage, "1.2.3.4", "1.2.3", "1.2.3.1", pixels)...), dimse.StatusDataSetMismatch},
 		{"SOP instance differs from the data set's", 1, ctImage, "9.9.9",
 			good, dimse.StatusInstanceMismatch},
 		{"command SOP class not that of the context", 3, ctImage, "1.2.3.4", good, dimse.StatusSOPClassNotSupported},
@@ -133,13 +83,13 @@ func TestStoreFailureStatuses(t *testing.T) {
 		{"unparsable data set", 1, ctImage, "1.2.3.4", []byte{0x08, 0x00, 0x16, 0x00, 'U', 'I', 0xFF, 0x7F, '1'}, dimse.StatusUnparsable},
 		{"pixel data cut short", 1, ctImage, "1.2.3.6", truncatedPixels, dimse.StatusUnparsable},
 		{"study UID with ..", 1, ctImage, "1.2.3.7",
-			explicitLE(instance(ctImage, "1.2.3.7", "1..2", "1.2.3.1", pixels)...), dimse.StatusBadUID},
+			testds.ExplicitLE(testds.Instance(ctImage, "1.2.3.7", "1..2", "1.2.3.1", pixels)...), dimse.StatusBadUID},
 		{"series UID with /", 1, ctImage, "1.2.3.8",
-			explicitLE(instance(ctImage, "1.2.3.8", "1.2.3", "1.2/3", pixels)...), dimse.StatusBadUID},
+			testds.ExplicitLE(testds.Instance(ctImage, "1.2.3.8", "1.2.3", "1.2/3", pixels)...), dimse.StatusBadUID},
 		{"SOP instance UID of 65 characters", 1, ctImage, "1." + strings.Repeat("2", 63),
-			explicitLE(instance(ctImage, "1."+strings.Repeat("2", 63), "1.2.3", "1.2.3.1", pixels)...), dimse.StatusBadUID},
+			testds.ExplicitLE(testds.Instance(ctImage, "1."+strings.Repeat("2", 63), "1.2.3", "1.2.3.1", pixels)...), dimse.StatusBadUID},
 		{"no study UID", 1, ctImage, "1.2.3.9",
-			explicitLE(instance(ctImage, "1.2.3.9", "", "1.2.3.1", pixels)...), dimse.StatusBadUID},
+			testds.ExplicitLE(testds.Instance(ctImage, "1.2.3.9", "", "1.2.3.1", pixels)...), dimse.StatusBadUID},
 	} {
 		rsp, err := c.Store(tc.ctx, tc.class, tc.inst, tc.data)
 		if err != nil {
@@ -226,7 +176,7 @@ func TestUnsupportedCommand(t *testing.T) {
 func TestFragmentedMessages(t *testing.T) {
 	ts := startServer(t, Config{})
 	c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-	ds := explicitLE(instance(ctImage, "1.2.5.1", "1.2.5", "1.2.5.9", bytes.Repeat([]byte{7, 8}, 5000))...)
+	ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.5.1", "1.2.5", "1.2.5.9", bytes.Repeat([]byte{7, 8}, 5000))...)
 	cmd := dimse.AppendCommand(nil, &dimse.Command{Field: dimse.CStoreRQ, MessageID: 1, AffectedSOPClassUID: ctImage,
 		AffectedSOPInstanceUID: "1.2.5.1", HasDataSetType: true})
 	if err := c.W.WriteMessage(1, true, cmd, 16); err != nil {
@@ -254,8 +204,8 @@ func TestDuplicatePolicyOverTheWire(t *testing.T) {
 		t.Run(tc.policy, func(t *testing.T) {
 			ts := startServer(t, Config{DuplicatePolicy: tc.policy})
 			c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-			first := explicitLE(instance(ctImage, "1.2.6.1", "1.2.6", "1.2.6.9", []byte{1, 1})...)
-			second := explicitLE(instance(ctImage, "1.2.6.1", "1.2.6", "1.2.6.9", []byte{2, 2})...)
+			first := testds.ExplicitLE(testds.Instance(ctImage, "1.2.6.1", "1.2.6", "1.2.6.9", []byte{1, 1})...)
+			second := testds.ExplicitLE(testds.Instance(ctImage, "1.2.6.1", "1.2.6", "1.2.6.9", []byte{2, 2})...)
 			if rsp, err := c.Store(1, ctImage, "1.2.6.1", first); err != nil || rsp.Status != 0 {
 				t.Fatalf("first: %v %+v", err, rsp)
 			}
@@ -305,7 +255,7 @@ func (ts *testServer) waitStored(t testing.TB, n int) []FileStoredEvent {
 func TestDatasetOnly(t *testing.T) {
 	ts := startServer(t, Config{DatasetOnly: true})
 	c := ts.associate(t, scutest.Options{Contexts: ctContext(1)})
-	ds := explicitLE(instance(ctImage, "1.2.7.1", "1.2.7", "1.2.7.9", []byte{3, 4})...)
+	ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.7.1", "1.2.7", "1.2.7.9", []byte{3, 4})...)
 	if rsp, err := c.Store(1, ctImage, "1.2.7.1", ds); err != nil || rsp.Status != 0 {
 		t.Fatalf("%v %+v", err, rsp)
 	}
@@ -337,7 +287,7 @@ func TestConcurrentAssociations(t *testing.T) {
 			defer c.Close()
 			for i := 0; i < each; i++ {
 				sop := fmt.Sprintf("1.2.8.%d.%d", a, i)
-				rsp, err := c.Store(1, ctImage, sop, explicitLE(instance(ctImage, sop, "1.2.8", fmt.Sprintf("1.2.8.%d", a), bytes.Repeat([]byte{byte(i), 0}, 4096))...))
+				rsp, err := c.Store(1, ctImage, sop, testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.8", fmt.Sprintf("1.2.8.%d", a), bytes.Repeat([]byte{byte(i), 0}, 4096))...))
 				if err != nil || rsp.Status != 0 {
 					errs <- fmt.Errorf("store %s: %v %+v", sop, err, rsp)
 					return
@@ -376,7 +326,7 @@ func TestEventsBackPressure(t *testing.T) {
 	go func() {
 		for i := 0; i < n; i++ {
 			sop := fmt.Sprintf("1.2.9.%d", i)
-			rsp, err := c.Store(1, ctImage, sop, explicitLE(instance(ctImage, sop, "1.2.9", "1.2.9.0", []byte{1, 2})...))
+			rsp, err := c.Store(1, ctImage, sop, testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.9", "1.2.9.0", []byte{1, 2})...))
 			if err != nil || rsp.Status != 0 {
 				done <- fmt.Errorf("%v %+v", err, rsp)
 				return

@@ -12,6 +12,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/s3test"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 	"github.com/dicomrecv/dicomrecv/storage"
 )
 
@@ -74,7 +75,7 @@ func TestS3Outage(t *testing.T) {
 	store := func(i int) uint16 {
 		t.Helper()
 		sop := fmt.Sprintf("1.2.11.%d", i)
-		rsp, err := c.Store(1, ctImage, sop, explicitLE(instance(ctImage, sop, "1.2.11", "1.2.11.1", bytes.Repeat([]byte{9, 9}, 1000))...))
+		rsp, err := c.Store(1, ctImage, sop, testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.11", "1.2.11.1", bytes.Repeat([]byte{9, 9}, 1000))...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,12 +163,12 @@ func BenchmarkStoreS3VsFilesystem(b *testing.B) {
 			}
 			defer c.Close()
 			c.NC.SetDeadline(time.Now().Add(time.Hour))
-			ds := explicitLE(instance(ctImage, "1.2.12.1", "1.2.12", "1.2.12.1", pixels)...)
+			ds := testds.ExplicitLE(testds.Instance(ctImage, "1.2.12.1", "1.2.12", "1.2.12.1", pixels)...)
 			b.SetBytes(int64(len(ds)))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				sop := fmt.Sprintf("1.2.12.%d", i)
-				ds := explicitLE(instance(ctImage, sop, "1.2.12", "1.2.12.1", pixels)...)
+				ds := testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.12", "1.2.12.1", pixels)...)
 				rsp, err := c.Store(1, ctImage, sop, ds)
 				if err != nil || rsp.Status != 0 {
 					b.Fatalf("%v %+v", err, rsp)

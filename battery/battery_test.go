@@ -14,6 +14,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // A hostile case: what the peer does and what the server must answer.
@@ -433,7 +434,7 @@ var commandCases = []hostile{
 		c := e.associate(t)
 		write(t, c, pdata(pdv(1, mchLastCommand, dimse.AppendCommand(nil, &dimse.Command{Field: dimse.CFindRQ, MessageID: 5,
 			AffectedSOPClassUID: ctImage, HasDataSetType: true}))))
-		write(t, c, pdata(pdv(1, mchLastData, explicitLE(str(dicom.NewTag(0x0008, 0x0052), dicom.CS, "STUDY")))))
+		write(t, c, pdata(pdv(1, mchLastData, testds.ExplicitLE(testds.Str(dicom.NewTag(0x0008, 0x0052), dicom.CS, "STUDY")))))
 		response(t, c, dimse.CFindRQ|0x8000, dimse.StatusUnrecognizedOperation, "C-FIND-RQ is not supported")
 		release(t, c)
 	}},
@@ -496,7 +497,7 @@ func storeDataSet(sop string, ds []byte, status uint16, comment string) func(t *
 func nested(depth int) []byte {
 	var b []byte
 	for i := 0; i < depth; i++ {
-		b = appendElem(b, dicom.NewTag(0x0008, 0x1115), dicom.SQ, 0xFFFFFFFF)
+		b = testds.AppendHeader(b, dicom.NewTag(0x0008, 0x1115), dicom.SQ, 0xFFFFFFFF)
 		b = binary.LittleEndian.AppendUint32(b, 0xE000FFFE)
 		b = binary.LittleEndian.AppendUint32(b, 0xFFFFFFFF)
 	}
@@ -512,10 +513,10 @@ func nested(depth int) []byte {
 // withNesting is a CT data set with depth nested sequences after its SOP
 // Instance UID (tag order kept).
 func withNesting(sop string, depth int) []byte {
-	es := instance(ctImage, sop, "1.2.999.5", "1.2.999.5.1", make([]byte, 16))
-	b := explicitLE(es[:2]...)
+	es := testds.Instance(ctImage, sop, "1.2.999.5", "1.2.999.5.1", make([]byte, 16))
+	b := testds.ExplicitLE(es[:2]...)
 	b = append(b, nested(depth)...)
-	return append(b, explicitLE(es[2:]...)...)
+	return append(b, testds.ExplicitLE(es[2:]...)...)
 }
 
 const uid65 = "1.22222222222222222222222222222222222222222222222222222222222222222"
@@ -524,7 +525,7 @@ const uid65 = "1.222222222222222222222222222222222222222222222222222222222222222
 // status and an Error Comment, and the association goes on.
 var dataSetCases = []hostile{
 	{name: "dataset/element length beyond the data", run: storeDataSet("1.2.999.5.1",
-		append(explicitLE(str(dicom.TagSOPClassUID, dicom.UI, ctImage)), appendElem(nil, dicom.TagSOPInstanceUID, dicom.UI, 0x7FFF)...),
+		append(testds.ExplicitLE(testds.Str(dicom.TagSOPClassUID, dicom.UI, ctImage)), testds.AppendHeader(nil, dicom.TagSOPInstanceUID, dicom.UI, 0x7FFF)...),
 		dimse.StatusUnparsable, "data set truncated at (0008,0018), offset *")},
 	{name: "dataset/pixel data length beyond the data", run: func(t *testing.T, e *env) {
 		ds := ctDataSet("1.2.999.5.2", 64)
@@ -549,23 +550,23 @@ var dataSetCases = []hostile{
 					sop = bad
 				}
 				write(t, c, pdata(pdv(1, mchLastCommand, storeCommand(uint16(i+1), ctImage, sop))))
-				write(t, c, pdata(pdv(1, mchLastData, explicitLE(instance(ctImage, sop, study, series, make([]byte, 16))...))))
+				write(t, c, pdata(pdv(1, mchLastData, testds.ExplicitLE(testds.Instance(ctImage, sop, study, series, make([]byte, 16))...))))
 				response(t, c, dimse.CStoreRSP, dimse.StatusBadUID, "missing or invalid "+field+" Instance UID")
 			}
 		}
 		release(t, c)
 	}},
 	{name: "dataset/group 0002 in the data set", run: storeDataSet("1.2.999.5.5",
-		explicitLE(append([]elem{str(dicom.TagTransferSyntaxUID, dicom.UI, dicom.ExplicitVRLittleEndian)},
-			instance(ctImage, "1.2.999.5.5", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))...)...),
+		testds.ExplicitLE(append([]testds.Elem{testds.Str(dicom.TagTransferSyntaxUID, dicom.UI, dicom.ExplicitVRLittleEndian)},
+			testds.Instance(ctImage, "1.2.999.5.5", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))...)...),
 		dimse.StatusFileMetaInDataSet, "data set carries file meta element*")},
 	{name: "dataset/SOP Class UID differs from the command's", run: storeDataSet("1.2.999.5.6",
-		explicitLE(instance(mrImage, "1.2.999.5.6", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))...),
+		testds.ExplicitLE(testds.Instance(mrImage, "1.2.999.5.6", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))...),
 		dimse.StatusDataSetMismatch, "data set's SOP Class UID differs from the command's")},
 	{name: "dataset/SOP Instance UID differs from the command's", run: storeDataSet("1.2.999.5.7",
 		ctDataSet("1.2.999.5.8", 16), dimse.StatusInstanceMismatch, "SOP Instance UID differs from the command's")},
 	{name: "dataset/no SOP Class UID", run: storeDataSet("1.2.999.5.9",
-		explicitLE(instance(ctImage, "1.2.999.5.9", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))[1:]...),
+		testds.ExplicitLE(testds.Instance(ctImage, "1.2.999.5.9", "1.2.999.5", "1.2.999.5.1", make([]byte, 16))[1:]...),
 		dimse.StatusDataSetMismatch, "data set has no SOP Class UID")},
 	// The deflated data set is not a deflate stream: the data set cannot be
 	// understood, which is a failure status like any unparsable data set

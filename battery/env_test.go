@@ -27,6 +27,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // The timeouts of the servers under test: short, so that every timer fires
@@ -608,64 +609,9 @@ func goodRQ() []byte {
 		pcItem(1, ctImage, dicom.ExplicitVRLittleEndian), userInfoItem(16384))
 }
 
-// ---- data sets (explicit VR little endian) ----
-
-type elem struct {
-	tag   dicom.Tag
-	vr    dicom.VR
-	value []byte
-}
-
-func str(t dicom.Tag, vr dicom.VR, s string) elem {
-	b := []byte(s)
-	if len(b)%2 == 1 {
-		if vr == dicom.UI {
-			b = append(b, 0)
-		} else {
-			b = append(b, ' ')
-		}
-	}
-	return elem{t, vr, b}
-}
-
-// explicitLE encodes elements in explicit VR little endian.
-func explicitLE(es ...elem) []byte {
-	var b []byte
-	for _, e := range es {
-		b = appendElem(b, e.tag, e.vr, uint32(len(e.value)))
-		b = append(b, e.value...)
-	}
-	return b
-}
-
-// appendElem appends an element header claiming n bytes of value.
-func appendElem(b []byte, tag dicom.Tag, vr dicom.VR, n uint32) []byte {
-	b = binary.LittleEndian.AppendUint16(b, tag.Group())
-	b = binary.LittleEndian.AppendUint16(b, tag.Element())
-	b = append(b, byte(vr>>8), byte(vr))
-	if vr.LongLength() {
-		b = append(b, 0, 0)
-		return binary.LittleEndian.AppendUint32(b, n)
-	}
-	return binary.LittleEndian.AppendUint16(b, uint16(n))
-}
-
-// instance returns the elements of a minimal CT image with the given UIDs
-// and pixel bytes.
-func instance(sopClass, sop, study, series string, pixels []byte) []elem {
-	return []elem{
-		str(dicom.TagSOPClassUID, dicom.UI, sopClass),
-		str(dicom.TagSOPInstanceUID, dicom.UI, sop),
-		str(dicom.NewTag(0x0010, 0x0010), dicom.PN, "BATTERY^TEST"),
-		str(dicom.TagStudyInstanceUID, dicom.UI, study),
-		str(dicom.TagSeriesInstanceUID, dicom.UI, series),
-		{dicom.TagPixelData, dicom.OW, pixels},
-	}
-}
-
 // ctDataSet is a valid CT data set of SOP instance sop with n pixel bytes.
 func ctDataSet(sop string, n int) []byte {
-	return explicitLE(instance(ctImage, sop, "1.2.999.1", "1.2.999.1.1", make([]byte, n))...)
+	return testds.ExplicitLE(testds.Instance(ctImage, sop, "1.2.999.1", "1.2.999.1.1", make([]byte, n))...)
 }
 
 // localAddr is the client's address as the server sees it.
