@@ -202,31 +202,29 @@ func TestWriteSVG(t *testing.T) {
 // latest.md (which README links) to the last whole run.
 func TestWriteResultsSubsetKeepsLatest(t *testing.T) {
 	dir := t.TempDir()
-	whole := fakeReport()
-	if err := writeResults(dir, "2026-01-02-0304-quick", whole, io.Discard); err != nil {
+	read := func(name, wantPrefix string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), wantPrefix) {
+			t.Fatalf("%s starts %.80q, want %q", name, b, wantPrefix)
+		}
+		return b
+	}
+	if err := writeResults(dir, "2026-01-02-0304-quick", fakeReport(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	latest, err := os.ReadFile(filepath.Join(dir, "latest.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(string(latest), "# dicomrecv vs DCMTK storescp — quick benchmark,") {
-		t.Fatalf("latest.md title: %.80s", latest)
-	}
+	latest := read("latest.md", "# dicomrecv vs DCMTK storescp — quick benchmark,")
 	sub := fakeReport()
 	sub.Mode = "full" + subsetSuffix
 	var out strings.Builder
 	if err := writeResults(dir, "2026-01-02-0310-full-subset", sub, &out); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, "2026-01-02-0310-full-subset.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(string(md), "# dicomrecv vs DCMTK storescp — subset of the full benchmark,") {
-		t.Fatalf("subset title: %.80s", md)
-	}
-	if again, _ := os.ReadFile(filepath.Join(dir, "latest.md")); !bytes.Equal(again, latest) {
+	read("2026-01-02-0310-full-subset.md", "# dicomrecv vs DCMTK storescp — subset of the full benchmark,")
+	if !bytes.Equal(read("latest.md", ""), latest) {
 		t.Fatal("a subset run replaced latest.md")
 	}
 	if !strings.Contains(out.String(), "latest.md not replaced") {

@@ -10,29 +10,39 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/dicomrecv/dicomrecv"
 	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+const testKey = "0123456789abcdef-test-key"
+
+// startAnonymizer starts the example's server on cfg (AE title ANON-SCP, a
+// temporary out directory) and returns its port, its anonymizer, its audit
+// trail and its FileStored events; it is shut down when the test ends.
+func startAnonymizer(t *testing.T, cfg dicomrecv.Config) (string, *anonymizer, *testutil.SyncBuffer, chan dicomrecv.FileStoredEvent) {
+	t.Helper()
+	cfg.AETitle, cfg.OutDir = "ANON-SCP", t.TempDir()
+	audit := &testutil.SyncBuffer{}
+	srv, a, err := newServer(cfg, []byte(testKey), audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := make(chan dicomrecv.FileStoredEvent, 8)
+	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { stored <- ev })
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	return port, a, audit, stored
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// auditLines parses the audit trail written so far.
+func auditLines(s *testutil.SyncBuffer) []map[string]string {
 	var out []map[string]string
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(s.Bytes()))
 	for sc.Scan() {
 		var m map[string]string
 		json.Unmarshal(sc.Bytes(), &m)
@@ -48,19 +58,7 @@ func TestAnonymize(t *testing.T) {
 	dcmdump := testutil.RequireTool(t, "dcmdump")
 	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
 	testutil.RequireFile(t, sample)
-	dir := t.TempDir()
-	audit := &syncBuffer{}
-	srv, _, err := newServer(dicomrecv.Config{AETitle: "ANON-SCP", OutDir: dir}, []byte("0123456789abcdef-test-key"), audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored := make(chan dicomrecv.FileStoredEvent, 4)
-	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { stored <- ev })
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	port, _, audit, stored := startAnonymizer(t, dicomrecv.Config{})
 	// storescu +II gives each copy a new SOP Instance UID: two objects of the same patient.
 	out, err := exec.Command(storescu, "-v", "+II", "--repeat", "2", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
 	if err != nil || strings.Count(string(out), "Store Response (Warning") != 2 {
@@ -70,7 +68,7 @@ func TestAnonymize(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		files = append(files, (<-stored).File)
 	}
-	lines := audit.lines()
+	lines := auditLines(audit)
 	// storescu +II also invents the patient's ID; both copies carry the same one.
 	original := lines[0]["patientId"]
 	if len(lines) != 2 || original == "" || lines[1]["patientId"] != original || lines[0]["pseudonym"] != lines[1]["pseudonym"] ||
@@ -94,7 +92,7 @@ func TestAnonymize(t *testing.T) {
 		}
 	}
 	// The pseudonym is stable across servers with the same key.
-	a := &anonymizer{key: []byte("0123456789abcdef-test-key"), audit: os.Stderr}
+	a := &anonymizer{key: []byte(testKey), audit: os.Stderr}
 	if a.pseudonym(original) != lines[0]["pseudonym"] {
 		t.Fatal("pseudonym not stable")
 	}
@@ -108,19 +106,7 @@ func TestAnonymizeFailedStoreLeavesNoPerObjectState(t *testing.T) {
 	storescu := testutil.RequireTool(t, "storescu")
 	sample := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
 	testutil.RequireFile(t, sample)
-	audit := &syncBuffer{}
-	srv, a, err := newServer(dicomrecv.Config{AETitle: "ANON-SCP", OutDir: t.TempDir(), DuplicatePolicy: "reject"},
-		[]byte("0123456789abcdef-test-key"), audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored := make(chan dicomrecv.FileStoredEvent, 8)
-	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { stored <- ev })
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	port, a, audit, stored := startAnonymizer(t, dicomrecv.Config{DuplicatePolicy: "reject"})
 	// The same object three times: stored once, then refused twice after
 	// the callback ran (storescu stops at the first refusal, so the third
 	// comes from a second run).
@@ -131,14 +117,15 @@ func TestAnonymizeFailedStoreLeavesNoPerObjectState(t *testing.T) {
 		t.Fatalf("want 1 stored and 2 refused, got %d and %d:\n%s", stored, refused, out)
 	}
 	<-stored
-	// Then two new objects of the same patient.
-	out, err = exec.Command(storescu, "-v", "+II", "--repeat", "2", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
+	// Then two objects of another patient (storescu +II invents their UIDs
+	// and patient ID).
+	out, err := exec.Command(storescu, "-v", "+II", "--repeat", "2", "-aec", "ANON-SCP", "127.0.0.1", port, sample).CombinedOutput()
 	if err != nil || strings.Count(string(out), "Store Response (Warning") != 2 {
 		t.Fatalf("storescu +II: %v\n%s", err, out)
 	}
 	<-stored
 	<-stored
-	lines := audit.lines()
+	lines := auditLines(audit)
 	if len(lines) != 3 {
 		t.Fatalf("want 3 audit lines, got %v", lines)
 	}

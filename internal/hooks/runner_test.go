@@ -1,7 +1,6 @@
 package hooks_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dicomrecv/dicomrecv/internal/hooks"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 // fileStored mirrors the JSON of the root package's FileStoredEvent.
@@ -227,29 +226,11 @@ func TestRunnerS3File(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunnerFailure: a non-zero exit is counted and logged with its exit
 // code and the first lines of its standard error; a payload without what
 // the placeholders need is counted too.
 func TestRunnerFailure(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c := newCounts()
 	r := newRunner(t, hooks.RunnerConfig{
 		OnFileStored: []string{"/bin/sh", "-c", `echo "cannot open $0" >&2; echo second >&2; for i in 1 2 3 4 5 6 7; do echo more$i >&2; done; exit 3`, "{file}"},
