@@ -23,11 +23,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/eventlines"
 )
 
 // fileConfig is the subset of cmd/dicomrecv's configuration keys the
@@ -72,11 +72,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := &eventWriter{w: stdout}
-	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
-	srv.OnFileStored(func(ev dicomrecv.FileStoredEvent) { out.write("FileStored", ev) })
-	srv.OnStudyCompleted(func(ev dicomrecv.StudyCompletedEvent) { out.write("StudyCompleted", ev) })
-	srv.OnError(func(ev dicomrecv.ErrorEvent) { out.write("Error", ev) })
+	eventlines.New(stdout, nil).Register(srv)
 
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
@@ -115,25 +111,4 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
-}
-
-// eventWriter writes events as JSON Lines, as cmd/dicomrecv does.
-type eventWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (e *eventWriter) write(name string, data any) {
-	line, err := json.Marshal(struct {
-		Event string    `json:"event"`
-		Time  time.Time `json:"time"`
-		Data  any       `json:"data"`
-	}{name, time.Now().UTC(), data})
-	if err != nil {
-		return
-	}
-	line = append(line, '\n')
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, _ = e.w.Write(line)
 }

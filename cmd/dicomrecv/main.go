@@ -27,12 +27,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"slices"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/eventlines"
 	"github.com/dicomrecv/dicomrecv/internal/hooks"
 	"github.com/dicomrecv/dicomrecv/internal/metrics"
 )
@@ -143,11 +142,7 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 		fmt.Fprintf(stderr, "dicomrecv: %v\n", err)
 		return 2
 	}
-	out := &eventWriter{w: stdout, sinks: sinks}
-	srv.OnServerStarted(func(ev dicomrecv.ServerStartedEvent) { out.write("ServerStarted", ev) })
-	srv.OnFileStored(out.fileStored)
-	srv.OnStudyCompleted(func(ev dicomrecv.StudyCompletedEvent) { out.write("StudyCompleted", ev) })
-	srv.OnError(func(ev dicomrecv.ErrorEvent) { out.write("Error", ev) })
+	eventlines.New(stdout, sinks).Register(srv)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -184,45 +179,6 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- *dicomrecv.Server
 	case sig := <-sigs:
 		cfg.Logger.Warn("second signal: exiting at once", "signal", sig.String())
 		return 1
-	}
-}
-
-// eventWriter writes events as JSON Lines to stdout and hands them to the
-// hooks (webhook, commands), which never block it.
-type eventWriter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	sinks []hooks.Sink
-	buf   []byte // FileStored lines, reused
-}
-
-// fileStored writes a FileStored event, encoded without reflection into a
-// reused buffer.
-func (e *eventWriter) fileStored(ev dicomrecv.FileStoredEvent) {
-	e.mu.Lock()
-	e.buf = appendFileStored(e.buf[:0], time.Now(), &ev)
-	e.buf = append(e.buf, '\n')
-	_, _ = e.w.Write(e.buf)
-	var line []byte
-	if len(e.sinks) > 0 {
-		line = slices.Clone(e.buf[:len(e.buf)-1]) // the sinks keep it
-	}
-	e.mu.Unlock()
-	for _, s := range e.sinks {
-		s.Enqueue(hooks.EventFileStored, line)
-	}
-}
-
-func (e *eventWriter) write(name string, data any) {
-	line, err := hooks.Encode(name, time.Now(), data)
-	if err != nil {
-		return
-	}
-	e.mu.Lock()
-	_, _ = e.w.Write(append(line, '\n'))
-	e.mu.Unlock()
-	for _, s := range e.sinks {
-		s.Enqueue(name, line)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package eventlines
 
 import (
 	"bytes"
