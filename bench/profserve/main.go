@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	_ "net/http/pprof" // -pprof serves the profiles over HTTP too
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -53,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "", "configuration file (JSON)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
-	pprofAddr := fs.String("pprof", "", "also serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	pprofAddr := fs.String("pprof", "", "also serve net/http/pprof on this address (Config.PprofAddr, e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,16 +65,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fsync := fc.Fsync
 	cfg := dicomrecv.Config{Port: fc.Port, OutDir: fc.OutDir, Fsync: &fsync, MaxPDULength: fc.MaxPDULength,
-		AETitle: fc.CallingAETitle, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+		AETitle: fc.CallingAETitle, Logger: slog.New(slog.NewTextHandler(stderr, nil)), PprofAddr: *pprofAddr}
 	srv, err := dicomrecv.New(cfg)
 	if err != nil {
 		return err
 	}
 	eventlines.New(stdout, nil).Register(srv)
 
-	if *pprofAddr != "" {
-		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
