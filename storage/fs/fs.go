@@ -296,8 +296,8 @@ func (o *object) commit() (storage.Result, error) {
 	// if absent" that no concurrent commit can race.
 	err = unix.Linkat(o.b.tmpFd, o.tmp, dir.fd, final, 0)
 	if errors.Is(err, unix.ENOENT) {
-		// The series directory was removed behind our back: forget it and
-		// try once more.
+		// The series directory was removed behind our back since acquire
+		// checked it: forget it and try once more.
 		o.b.dirs.forget(seriesDir)
 		o.b.dirs.release(dir)
 		if dir, err = o.b.dirs.acquire(o.b, seriesDir); err != nil {
@@ -386,8 +386,9 @@ func (b *Backend) ensureDir(seriesDir string) error {
 // dirCache keeps open the series directories objects were recently
 // committed to, so that a commit is one linkat and one unlinkat on open
 // descriptors rather than a walk of the path. Directories are opened
-// through the os.Root, so they are inside the storage directory; an entry
-// evicted while in use is closed when its last user releases it.
+// through the os.Root, so they are inside the storage directory, and each
+// use first checks that the path still names the directory held (stillAt);
+// an entry evicted while in use is closed when its last user releases it.
 type dirCache struct {
 	mu    sync.Mutex
 	dirs  map[string]*openDir
@@ -395,10 +396,24 @@ type dirCache struct {
 }
 
 type openDir struct {
-	f       *os.File
-	fd      int
-	refs    int
-	evicted bool
+	f        *os.File
+	fd       int
+	dev, ino uint64 // identity, to notice the path now names another directory
+	refs     int
+	evicted  bool
+}
+
+// stillAt reports whether name, in the storage directory, is still the
+// directory d holds open. A descriptor follows its directory when it is
+// renamed: a study moved out of the storage directory (archived, say) must
+// not receive the next objects of its series, which belong at the path.
+func (d *openDir) stillAt(b *Backend, name string) bool {
+	fi, err := b.root.Lstat(name)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && uint64(st.Dev) == d.dev && uint64(st.Ino) == d.ino
 }
 
 // maxOpenDirs bounds the series directories kept open.
@@ -406,12 +421,19 @@ const maxOpenDirs = 64
 
 func (c *dirCache) acquire(b *Backend, name string) (*openDir, error) {
 	c.mu.Lock()
-	if d, ok := c.dirs[name]; ok {
+	d, ok := c.dirs[name]
+	if ok {
 		d.refs++
-		c.mu.Unlock()
-		return d, nil
 	}
 	c.mu.Unlock()
+	if ok {
+		if d.stillAt(b, name) {
+			return d, nil
+		}
+		// Moved or removed behind our back: open what the path names now.
+		c.forget(name)
+		c.release(d)
+	}
 	if err := b.ensureDir(name); err != nil {
 		return nil, err
 	}
@@ -419,7 +441,12 @@ func (c *dirCache) acquire(b *Backend, name string) (*openDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: open directory: %w", err)
 	}
-	d := &openDir{f: f, fd: int(f.Fd()), refs: 1}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fs: stat directory: %w", err)
+	}
+	d = &openDir{f: f, fd: int(f.Fd()), dev: uint64(st.Dev), ino: st.Ino, refs: 1}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.dirs[name]; ok { // opened concurrently: use the cached one

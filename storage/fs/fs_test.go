@@ -301,6 +301,37 @@ func itoa(i int) string {
 	return string(b[n:])
 }
 
+// A study directory moved out of the storage directory (archived) keeps
+// what it held; the next object of its series goes to the path its key
+// names, where Commit says it is, not after the moved directory.
+func TestCommitAfterStudyMovedAway(t *testing.T) {
+	b, dir := newBackend(t, storage.Overwrite)
+	if _, err := store(t, b, key, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "archived")
+	if err := os.Rename(filepath.Join(dir, key.StudyInstanceUID), archive); err != nil {
+		t.Fatal(err)
+	}
+	k2 := key
+	k2.SOPInstanceUID = "1.2.3.4.6"
+	res, err := store(t, b, k2, []byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, filepath.FromSlash(k2.Path()))
+	if res.Location != want {
+		t.Fatalf("Location %s, want %s", res.Location, want)
+	}
+	if got, err := os.ReadFile(want); err != nil || string(got) != "two" {
+		t.Fatalf("at %s: %q, %v", want, got, err)
+	}
+	moved := filepath.Join(archive, key.SeriesInstanceUID)
+	if names, _ := os.ReadDir(moved); len(names) != 1 {
+		t.Fatalf("the moved series directory holds %d files, want its 1", len(names))
+	}
+}
+
 // A cached series directory that is removed behind the backend's back is
 // recreated; many series exercise the eviction of cached directories.
 func TestSeriesDirectoryCache(t *testing.T) {
