@@ -252,7 +252,8 @@ func (srv *Server) acceptLoop(ln net.Listener) {
 }
 
 // Shutdown stops the server gracefully: it stops accepting connections,
-// rejects associations that are still negotiating, lets established
+// closes those whose association request has not been accepted yet (a
+// request read after that is rejected, transient), lets established
 // associations finish until ctx is done, then aborts the rest (A-ABORT). It
 // then delivers the pending events and closes the storage. It returns
 // ctx.Err() when associations had to be aborted.
