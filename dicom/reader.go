@@ -227,9 +227,7 @@ func (hr *HeaderReader) Read(r io.Reader, enc Encoding, lim Limits) (*Header, er
 		hr.top = make([]Element, 0, 256)
 		hr.arena = make([]byte, 0, arenaChunk)
 	}
-	p := &hdrParser{r: r, lim: lim.withDefaults(), topBuf: hr.top[:0]}
-	p.arena = hr.arena[:0]
-	p.held = arenaChunk
+	p := &hdrParser{r: r, lim: lim.withDefaults(), topBuf: hr.top[:0], spare: hr.arena[:0]}
 	top := hdrFrame{enc: enc, end: -1, limit: -1, keep: true, top: true}
 	elems, err := p.readElements(&top)
 	if cap(p.topBuf) > cap(hr.top) {
@@ -256,6 +254,7 @@ type hdrParser struct {
 	pixel *Element
 	hdr   [12]byte
 	arena []byte // current chunk: len used, cap available
+	spare []byte // a chunk to use before allocating one (HeaderReader)
 	skip  []byte // scratch for reading past values
 	// topBuf, when not nil, is the storage the top-level elements start in
 	// (HeaderReader); it is updated with the grown slice.
@@ -520,7 +519,11 @@ func (p *hdrParser) readHeld(n int, el *Element) ([]byte, error) {
 		v = p.arena[l : l+n : l+n]
 	case n <= arenaMaxShare && p.held+arenaChunk <= p.lim.MaxHeldBytes:
 		p.held += arenaChunk
-		p.arena = make([]byte, n, arenaChunk)
+		if p.spare != nil { // a HeaderReader's chunk: charged like a new one
+			p.arena, p.spare = p.spare[:n], nil
+		} else {
+			p.arena = make([]byte, n, arenaChunk)
+		}
 		v = p.arena[:n:n]
 	case n <= valueGrowStep:
 		p.held += int64(n)

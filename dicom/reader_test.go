@@ -639,6 +639,30 @@ func TestHeaderReaderReuse(t *testing.T) {
 			ct = f
 		}
 	}
+	// The same MaxHeldBytes admits the same headers: the reused chunk is
+	// charged when used, as ReadHeader charges a new one.
+	small := newDS(ExplicitLittle).str(TagSOPClassUID, UI, "1.2.840.10008.5.1.4.1.1.2\x00").
+		str(TagSOPInstanceUID, UI, "1.2.3.4").bytes()
+	for _, tc := range []struct {
+		data []byte
+		enc  Encoding
+		held int64
+	}{
+		{small, ExplicitLittle, 1024}, {small, ExplicitLittle, 4096}, {small, ExplicitLittle, 9000},
+		{ct.dataset, ct.enc, 4096}, {ct.dataset, ct.enc, 9000}, {ct.dataset, ct.enc, 20000}, {ct.dataset, ct.enc, 60000},
+	} {
+		held, lim := tc.held, Limits{MaxHeldBytes: tc.held}
+		want, werr := ReadHeader(bytes.NewReader(tc.data), tc.enc, lim)
+		got, gerr := hr.Read(bytes.NewReader(tc.data), tc.enc, lim)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("MaxHeldBytes %d: ReadHeader error %v, HeaderReader error %v", held, werr, gerr)
+		}
+		if werr == nil {
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("MaxHeldBytes %d: HeaderReader differs:\n%s", held, diff)
+			}
+		}
+	}
 	hr.Read(bytes.NewReader(ct.dataset), ct.enc, Limits{})
 	reuse := testing.AllocsPerRun(20, func() { hr.Read(bytes.NewReader(ct.dataset), ct.enc, Limits{}) })
 	fresh := testing.AllocsPerRun(20, func() { ReadHeader(bytes.NewReader(ct.dataset), ct.enc, Limits{}) })
