@@ -218,7 +218,6 @@ type HeaderReader struct {
 	top   []Element
 	arena []byte
 	hdr   Header
-	pixel Element
 }
 
 // Read is ReadHeader with reused buffers.
@@ -236,11 +235,7 @@ func (hr *HeaderReader) Read(r io.Reader, enc Encoding, lim Limits) (*Header, er
 	if err != nil {
 		return nil, err
 	}
-	hr.hdr = Header{Elements: elems, Length: p.pos}
-	if p.pixel != nil {
-		hr.pixel = *p.pixel
-		hr.hdr.PixelData = &hr.pixel
-	}
+	hr.hdr = Header{Elements: elems, PixelData: p.pixel, Length: p.pos}
 	return &hr.hdr, nil
 }
 
