@@ -292,15 +292,14 @@ func appendNumbers(dst []byte, vr, unit VR, text string, order binary.AppendByte
 
 // textRule is how PS3.5 Table 6.2-1 constrains a text VR.
 type textRule struct {
-	max      int  // characters per value (PN: per component group); 0: no limit
+	max      int  // characters per value; 0: no limit (PN: checkPN limits each component group)
 	multi    bool // "\" separates values
-	charset  bool // the Specific Character Set applies (PS3.5 §6.1.2.3)
 	controls bool // TAB, LF, FF and CR are allowed (LT, ST, UT)
 	// check validates one value of the VR's own form; it returns a reason,
 	// or "" when the value is fine. Characters are checked before.
 	check func(v string) string
 	// allowed reports whether an ASCII character may appear (nil: all
-	// printable ASCII, and anything else for charset VRs).
+	// printable ASCII, and anything else for charsetVR VRs).
 	allowed func(c byte) bool
 }
 
@@ -321,25 +320,25 @@ func textRuleOf(vr VR) textRule {
 	case IS:
 		return textRule{max: maxIS, multi: true, allowed: isChar, check: checkIS}
 	case LO:
-		return textRule{max: maxLO, multi: true, charset: true}
+		return textRule{max: maxLO, multi: true}
 	case LT:
-		return textRule{max: maxLT, charset: true, controls: true}
+		return textRule{max: maxLT, controls: true}
 	case PN:
-		return textRule{max: maxPN, multi: true, charset: true, check: checkPN}
+		return textRule{multi: true, check: checkPN}
 	case SH:
-		return textRule{max: maxSH, multi: true, charset: true}
+		return textRule{max: maxSH, multi: true}
 	case ST:
-		return textRule{max: maxST, charset: true, controls: true}
+		return textRule{max: maxST, controls: true}
 	case TM:
 		return textRule{max: maxTM, multi: true, allowed: tmChar, check: checkTM}
 	case UC:
-		return textRule{multi: true, charset: true}
+		return textRule{multi: true}
 	case UI:
 		return textRule{max: maxUI, multi: true, allowed: uiChar, check: checkUI}
 	case UR:
 		return textRule{check: checkUR}
 	}
-	return textRule{charset: true, controls: true} // UT
+	return textRule{controls: true} // UT
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -376,7 +375,7 @@ func appendText(dst []byte, vr VR, text string, cs *charset.Encoder) ([]byte, er
 	}
 	start := len(dst)
 	var err error
-	if rule.charset {
+	if charsetVR(vr) {
 		dst, err = appendCharsetText(dst, vr, vr, text, cs)
 	} else {
 		dst = append(dst, text...)
@@ -416,7 +415,7 @@ func checkTextValue(v string, vr VR, rule textRule) string {
 			switch {
 			case r == utf8.RuneError && size == 1:
 				return "not valid UTF-8"
-			case !rule.charset:
+			case !charsetVR(vr):
 				return "only ASCII allowed"
 			case r < 0xa0:
 				return "control character not allowed"
@@ -436,7 +435,7 @@ func checkTextValue(v string, vr VR, rule textRule) string {
 		i++
 		n++
 	}
-	if rule.max > 0 && n > rule.max && vr != PN {
+	if rule.max > 0 && n > rule.max {
 		return "longer than " + strconv.Itoa(rule.max) + " characters"
 	}
 	if rule.check != nil && v != "" {
