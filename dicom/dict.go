@@ -68,7 +68,7 @@ func LookupTag(t Tag) (Entry, bool) {
 		}
 		return Entry{}, false
 	}
-	if isPrivateGroup(g) && t.Element() >= 0x0010 && t.Element() <= 0x00FF {
+	if isPrivateCreator(t) {
 		return Entry{Tag: t, VR: LO, VM: "1", Name: "Private Creator"}, true
 	}
 	return Entry{}, false
@@ -116,6 +116,12 @@ func repeatingBase(g uint16) (uint16, bool) {
 // (PS3.5 §7.8.1: not 0001, 0003, 0005, 0007 or FFFF).
 func isPrivateGroup(g uint16) bool {
 	return g&1 == 1 && g > 0x0007 && g != 0xFFFF
+}
+
+// isPrivateCreator reports whether t is a Private Creator element,
+// (gggg,0010-00FF) of a private group (PS3.5 §7.8.1).
+func isPrivateCreator(t Tag) bool {
+	return isPrivateGroup(t.Group()) && t.Element() >= 0x0010 && t.Element() <= 0x00FF
 }
 
 // LookupKeyword returns the dictionary entry whose keyword is kw (case

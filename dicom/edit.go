@@ -531,7 +531,7 @@ func (p *editPlan) checkPrivate() error {
 	for j := range p.ops {
 		op := &p.ops[j]
 		t := op.Tag
-		if !t.IsPrivate() || !isPrivateGroup(t.Group()) {
+		if !isPrivateGroup(t.Group()) {
 			continue
 		}
 		switch el := t.Element(); {
@@ -539,7 +539,7 @@ func (p *editPlan) checkPrivate() error {
 			if !present(NewTag(t.Group(), el>>8)) {
 				return &EditError{Tag: t, Err: ErrNoPrivateCreator}
 			}
-		case op.Delete && op.at >= 0 && el >= 0x0010 && el <= 0x00FF:
+		case op.Delete && op.at >= 0 && isPrivateCreator(t):
 			for i := range p.h.Elements {
 				et := p.h.Elements[i].Tag
 				if inBlock(et, t) {
