@@ -114,12 +114,8 @@ func AppendValue(dst []byte, vr VR, text string, bigEndian bool, cs *charset.Enc
 	if text == "" {
 		return dst, nil
 	}
-	var order binary.AppendByteOrder = binary.LittleEndian
-	if bigEndian {
-		order = binary.BigEndian
-	}
 	start := len(dst)
-	out, err := appendValue(dst, vr, text, order, cs)
+	out, err := appendValue(dst, vr, text, byteOrder(Encoding{BigEndian: bigEndian}), cs)
 	if err != nil {
 		return dst[:start], err
 	}
