@@ -211,6 +211,17 @@ func numberRange(vr VR) string {
 	return "-2^63..2^63-1"
 }
 
+// appendSized appends the low size bytes (2, 4 or 8) of u.
+func appendSized(dst []byte, order binary.AppendByteOrder, size int, u uint64) []byte {
+	switch size {
+	case 2:
+		return order.AppendUint16(dst, uint16(u))
+	case 4:
+		return order.AppendUint32(dst, uint32(u))
+	}
+	return order.AppendUint64(dst, u)
+}
+
 // appendNumbers encodes decimal numbers (tags for AT) as values of the
 // numeric VR unit; vr is the element's VR, for errors.
 func appendNumbers(dst []byte, vr, unit VR, text string, order binary.AppendByteOrder) ([]byte, error) {
@@ -230,26 +241,12 @@ func appendNumbers(dst []byte, vr, unit VR, text string, order binary.AppendByte
 		case US, UL, UV:
 			var u uint64
 			if u, err = strconv.ParseUint(v, 10, 8*numSize(unit)); err == nil {
-				switch unit {
-				case US:
-					dst = order.AppendUint16(dst, uint16(u))
-				case UL:
-					dst = order.AppendUint32(dst, uint32(u))
-				default:
-					dst = order.AppendUint64(dst, u)
-				}
+				dst = appendSized(dst, order, numSize(unit), u)
 			}
 		case SS, SL, SV:
 			var s int64
 			if s, err = strconv.ParseInt(v, 10, 8*numSize(unit)); err == nil {
-				switch unit {
-				case SS:
-					dst = order.AppendUint16(dst, uint16(s))
-				case SL:
-					dst = order.AppendUint32(dst, uint32(s))
-				default:
-					dst = order.AppendUint64(dst, uint64(s))
-				}
+				dst = appendSized(dst, order, numSize(unit), uint64(s)) // two's complement
 			}
 		case FL:
 			var f float64
