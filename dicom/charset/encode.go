@@ -69,7 +69,7 @@ func (e *EncodeError) Unwrap() error { return ErrNotRepresentable }
 // A multi-byte character whose encoding contains the byte 05/12 is refused
 // in SH, LO, UC and PN: PS3.5 §6.1.2.3 says only a single byte 05/12 is a
 // delimiter, but readers split such values at every 05/12 before decoding
-// (pydicom 2.3, and dicom.Element.Render). (pydicom 2.3 also splits PN at
+// (pydicom 2.3; dicom.Element.Render decodes first). (pydicom 2.3 also splits PN at
 // every 03/13 byte before decoding, which misreads some JIS X 0208
 // characters; they are common in Japanese names and decoded correctly by
 // this package, so they are not refused.)
