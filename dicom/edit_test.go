@@ -666,15 +666,13 @@ func writePart10(t *testing.T, path string, m *FileMeta, ds []byte) {
 // checks each result with checkEdited; it returns the edited files.
 func editCorpus(t *testing.T, changes func(h *Header, enc Encoding) []Change) []editedSample {
 	files := loadCorpus(t)
+	parsed := parsedCorpus(t, files)
 	dir := t.TempDir()
 	var out []editedSample
 	for i, f := range files {
-		enc := f.enc
-		if want, ok := corpusExpect[f.name]; ok {
-			if want.enc2 == nil {
-				continue
-			}
-			enc = *want.enc2
+		p, ok := parsed[f.path]
+		if !ok {
+			continue
 		}
 		if f.meta.MediaStorageSOPClassUID == "1.2.840.10008.1.3.10" {
 			// A DICOMDIR: its records are found by byte offsets, which any
@@ -682,10 +680,7 @@ func editCorpus(t *testing.T, changes func(h *Header, enc Encoding) []Change) []
 			// Class: a receiver never gets one.
 			continue
 		}
-		h, err := ReadHeader(bytes.NewReader(f.dataset), enc, Limits{})
-		if err != nil {
-			t.Fatalf("%s: %v", f.path, err)
-		}
+		h, enc := p.Header, p.enc
 		cs := changes(h, enc)
 		if cs == nil {
 			continue
@@ -1041,17 +1036,8 @@ func TestUpdateEditFuzzCorpus(t *testing.T) {
 // BenchmarkEdit measures a one-tag change (PatientName) on CT_small's
 // header, written to io.Discard.
 func BenchmarkEdit(b *testing.B) {
-	path := filepath.Join(testutil.PydicomTestFiles, "CT_small.dcm")
-	testutil.RequireFile(b, path)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, ds, err := SplitFile(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc, _ := encodingOf(m.TransferSyntaxUID, ds)
+	ds := ctSmallDataSet(b)
+	enc := ExplicitLittle
 	h, err := ReadHeader(bytes.NewReader(ds), enc, Limits{})
 	if err != nil {
 		b.Fatal(err)
