@@ -24,7 +24,6 @@ import (
 const (
 	tPatientBirthDate  Tag = 0x00100030
 	tOtherPatientIDs   Tag = 0x00101000
-	tSOPClassUID       Tag = 0x00080016
 	tColumns           Tag = 0x00280011
 	tGroupLen10        Tag = 0x00100000
 	tGroupLen7FE0      Tag = 0x7FE00000
@@ -115,10 +114,10 @@ func TestEditHandBuilt(t *testing.T) {
 			name:   "add in tag order",
 			before: func(d *dsBuilder) { base(d).pixel() },
 			after: func(d *dsBuilder) {
-				d.str(tSOPClassUID, UI, "1.2.3\x00").str(tModality, CS, "CT").str(tPatientName, PN, "DOE^JOHN").
+				d.str(TagSOPClassUID, UI, "1.2.3\x00").str(tModality, CS, "CT").str(tPatientName, PN, "DOE^JOHN").
 					str(tPatientID, LO, "12").str(tPatientBirthDate, DA, "19700101").u16(tRows, 64).u16(tColumns, 32).pixel()
 			},
-			changes: []Change{{Tag: tColumns, Value: "32"}, {Tag: tPatientBirthDate, Value: "19700101"}, {Tag: tSOPClassUID, Value: "1.2.3"}},
+			changes: []Change{{Tag: tColumns, Value: "32"}, {Tag: tPatientBirthDate, Value: "19700101"}, {Tag: TagSOPClassUID, Value: "1.2.3"}},
 		},
 		{
 			name:    "add to a data set without pixel data",
