@@ -492,30 +492,12 @@ func storeDataSet(sop string, ds []byte, status uint16, comment string) func(t *
 	return storeStatus(storeCommand(3, ctImage, sop), ds, status, comment)
 }
 
-// nested encodes depth sequences nested in each other, each of undefined
-// length with one item of undefined length (PS3.5 §7.5).
-func nested(depth int) []byte {
-	var b []byte
-	for i := 0; i < depth; i++ {
-		b = testds.AppendHeader(b, dicom.NewTag(0x0008, 0x1115), dicom.SQ, 0xFFFFFFFF)
-		b = binary.LittleEndian.AppendUint32(b, 0xE000FFFE)
-		b = binary.LittleEndian.AppendUint32(b, 0xFFFFFFFF)
-	}
-	for i := 0; i < depth; i++ {
-		b = binary.LittleEndian.AppendUint32(b, 0xE00DFFFE)
-		b = binary.LittleEndian.AppendUint32(b, 0)
-		b = binary.LittleEndian.AppendUint32(b, 0xE0DDFFFE)
-		b = binary.LittleEndian.AppendUint32(b, 0)
-	}
-	return b
-}
-
 // withNesting is a CT data set with depth nested sequences after its SOP
 // Instance UID (tag order kept).
 func withNesting(sop string, depth int) []byte {
 	es := testds.Instance(ctImage, sop, "1.2.999.5", "1.2.999.5.1", make([]byte, 16))
 	b := testds.ExplicitLE(es[:2]...)
-	b = append(b, nested(depth)...)
+	b = append(b, testds.Nested(depth)...)
 	return append(b, testds.ExplicitLE(es[2:]...)...)
 }
 

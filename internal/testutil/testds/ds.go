@@ -67,3 +67,22 @@ func Instance(sopClass, sop, study, series string, pixels []byte) []Elem {
 		{dicom.TagPixelData, dicom.OW, pixels},
 	}
 }
+
+// Nested returns depth sequences (0008,1115) of undefined length, each the
+// one item of the sequence around it, with their item and sequence
+// delimiters.
+func Nested(depth int) []byte {
+	var b []byte
+	for i := 0; i < depth; i++ {
+		b = AppendHeader(b, dicom.NewTag(0x0008, 0x1115), dicom.SQ, 0xFFFFFFFF)
+		b = binary.LittleEndian.AppendUint32(b, 0xE000FFFE) // item
+		b = binary.LittleEndian.AppendUint32(b, 0xFFFFFFFF)
+	}
+	for i := 0; i < depth; i++ {
+		b = binary.LittleEndian.AppendUint32(b, 0xE00DFFFE) // item delimiter
+		b = binary.LittleEndian.AppendUint32(b, 0)
+		b = binary.LittleEndian.AppendUint32(b, 0xE0DDFFFE) // sequence delimiter
+		b = binary.LittleEndian.AppendUint32(b, 0)
+	}
+	return b
+}
