@@ -105,6 +105,9 @@ func TestInteropBeforeStoreEdits(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatalf("%s: no event", name)
 			}
+			if len(rec) != 1 {
+				t.Fatalf("%s: %d recorded connections", name, len(rec))
+			}
 			sent, err := sentDataSets(rec[0])
 			if err != nil {
 				t.Fatal(err)

@@ -129,6 +129,9 @@ func TestIdleConnections(t *testing.T) {
 	if failed != 0 {
 		t.Errorf("%d of %d connections could not be opened", failed, n)
 	}
+	if opened == 0 {
+		t.Fatalf("the helper opened no connections (%d failed)", failed)
+	}
 	dialTime := time.Duration(open[2]) * time.Millisecond
 	// Every connection is served by one goroutine of the server; wait
 	// until all are accepted.

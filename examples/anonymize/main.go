@@ -110,7 +110,7 @@ func (a *anonymizer) beforeStore(ctx context.Context, req *dicomrecv.BeforeStore
 	req.Delete("OtherPatientIDs")
 	req.Delete("OtherPatientNames")
 	req.Set("PatientIdentityRemoved", "YES")
-	a.remember(anon, req.Tags["PatientID"])
+	a.remember(anon, id)
 	return nil
 }
 

@@ -70,8 +70,11 @@ func TestAnonymize(t *testing.T) {
 	}
 	lines := auditLines(audit)
 	// storescu +II also invents the patient's ID; both copies carry the same one.
+	if len(lines) != 2 {
+		t.Fatalf("want 2 audit lines, got %v", lines)
+	}
 	original := lines[0]["patientId"]
-	if len(lines) != 2 || original == "" || lines[1]["patientId"] != original || lines[0]["pseudonym"] != lines[1]["pseudonym"] ||
+	if original == "" || lines[1]["patientId"] != original || lines[0]["pseudonym"] != lines[1]["pseudonym"] ||
 		!strings.HasPrefix(lines[0]["pseudonym"], "ANON_") {
 		t.Fatalf("audit lines %v", lines)
 	}
