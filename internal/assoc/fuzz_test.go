@@ -42,14 +42,9 @@ const (
 	fzMessages = 8
 )
 
-const (
-	fzCT       = "1.2.840.10008.5.1.4.1.1.2"
-	fzMR       = "1.2.840.10008.5.1.4.1.1.4"
-	fzEcho     = "1.2.840.10008.1.1"
-	fzImplicit = "1.2.840.10008.1.2"
-	fzExplicit = "1.2.840.10008.1.2.1"
-	fzDeflate  = "1.2.840.10008.1.2.1.99"
-)
+// fzDeflate is Deflated Explicit VR Little Endian; ct, mr, implicit and
+// explicit are negotiate_test.go's.
+const fzDeflate = "1.2.840.10008.1.2.1.99"
 
 // fzMode is the fuzzer's choice of configuration and peer behaviour.
 type fzMode byte
@@ -69,7 +64,7 @@ func fzPolicy(m fzMode) *Policy {
 	p := &Policy{
 		AETitle:                   "STORE-SCP",
 		AbstractSyntax:            func(string) bool { return true },
-		TransferSyntax:            func(ts string) bool { return ts == fzImplicit || ts == fzExplicit || ts == fzDeflate },
+		TransferSyntax:            set(implicit, explicit, fzDeflate),
 		MaxPDULength:              16384,
 		ImplementationClassUID:    "2.25.1",
 		ImplementationVersionName: "FUZZ",
@@ -84,7 +79,7 @@ func fzPolicy(m fzMode) *Policy {
 		p.MaxPDULength = 4096
 	}
 	if m&fzStorageOnly != 0 {
-		p.AbstractSyntax = func(uid string) bool { return uid == fzCT || uid == fzMR }
+		p.AbstractSyntax = set(ct, mr)
 	}
 	return p
 }
@@ -597,7 +592,7 @@ func TestWriteAcceptCorpus(t *testing.T) {
 	pdv := func(ctx, mch byte, data []byte) []byte {
 		return append(append(binary.BigEndian.AppendUint32(nil, uint32(len(data)+2)), ctx, mch), data...)
 	}
-	echoCmd := dimse.AppendCommand(nil, &dimse.Command{Field: dimse.CEchoRQ, MessageID: 1, AffectedSOPClassUID: fzEcho})
+	echoCmd := dimse.AppendCommand(nil, &dimse.Command{Field: dimse.CEchoRQ, MessageID: 1, AffectedSOPClassUID: VerificationSOPClass})
 	release := []byte{5, 0, 0, 0, 0, 4, 0, 0, 0, 0}
 	seeds := []struct {
 		name  string
