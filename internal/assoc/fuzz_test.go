@@ -21,6 +21,7 @@ import (
 
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 var updateAcceptCorpus = flag.Bool("update-accept-corpus", false, "rewrite testdata/fuzz/FuzzAccept from the golden transcripts and hand-made cases")
@@ -626,9 +627,8 @@ func TestWriteAcceptCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range seeds {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nuint64(%d)\nbyte(%s)\n",
-			strconv.Quote(string(s.in)), s.split, strconv.QuoteRune(rune(s.mode)))
-		if err := os.WriteFile(filepath.Join(dir, s.name), []byte(body), 0o644); err != nil {
+		body := testutil.FuzzSeed(s.in, s.split, byte(s.mode))
+		if err := os.WriteFile(filepath.Join(dir, s.name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 var updateReaderCorpus = flag.Bool("update-reader-corpus", false, "rewrite testdata/fuzz/FuzzReaderSplit")
@@ -451,8 +452,8 @@ func TestWriteReaderSplitCorpus(t *testing.T) {
 	names := slices.Sorted(maps.Keys(seeds))
 	for i, name := range names {
 		s := seeds[name]
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nuint64(%d)\n", strconv.Quote(string(s)), uint64(i+1)*0x9E3779B97F4A7C15)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		body := testutil.FuzzSeed(s, uint64(i+1)*0x9E3779B97F4A7C15)
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,11 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus files in testdata/fuzz")
@@ -420,20 +421,8 @@ func TestWriteSeedCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, args := range entries {
-			var b strings.Builder
-			b.WriteString("go test fuzz v1\n")
-			for _, a := range args {
-				switch a := a.(type) {
-				case []byte:
-					fmt.Fprintf(&b, "[]byte(%s)\n", strconv.Quote(string(a)))
-				case uint64:
-					fmt.Fprintf(&b, "uint64(%d)\n", a)
-				case byte:
-					fmt.Fprintf(&b, "byte(%s)\n", strconv.QuoteRune(rune(a)))
-				}
-			}
 			name := filepath.Join(dir, fmt.Sprintf("seed-%02d", i))
-			if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+			if err := os.WriteFile(name, testutil.FuzzSeed(args...), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
