@@ -2,7 +2,6 @@ package dicomrecv
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 
 	"github.com/dicomrecv/dicomrecv/dicom"
@@ -22,8 +21,7 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 	}
 	var head bytes.Buffer
 	if err := dicom.Edit(&head, raw, in.h, ts.Encoding, changes, dicom.EditOptions{}); err != nil {
-		a.srv.metrics.BeforeStoreRefused()
-		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: err.Error(), Err: err}
+		return nil, a.refuseEdit(err.Error(), err)
 	}
 	h, err := dicom.ReadHeader(bytes.NewReader(head.Bytes()), ts.Encoding, dicom.Limits{MaxDepth: a.srv.s.MaxSequenceDepth})
 	if err != nil {
@@ -31,8 +29,7 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 	}
 	sopClass, _ := h.UID(dicom.TagSOPClassUID)
 	if sopClass != ev.SOPClassUID {
-		a.srv.metrics.BeforeStoreRefused()
-		return nil, dimse.Errorf(dimse.StatusRefusedByCallback, "onBeforeStore may not change the SOP Class UID")
+		return nil, a.refuseEdit("onBeforeStore may not change the SOP Class UID", nil)
 	}
 	out := *ev
 	out.SOPInstanceUID, _ = h.UID(dicom.TagSOPInstanceUID)
@@ -40,8 +37,7 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 	out.SeriesInstanceUID, _ = h.UID(dicom.TagSeriesInstanceUID)
 	key := storage.Key{StudyInstanceUID: out.StudyInstanceUID, SeriesInstanceUID: out.SeriesInstanceUID, SOPInstanceUID: out.SOPInstanceUID}
 	if err := key.Validate(); err != nil {
-		a.srv.metrics.BeforeStoreRefused()
-		return nil, &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: "onBeforeStore set invalid " + badUID(key), Err: err}
+		return nil, a.refuseEdit("onBeforeStore set invalid "+badUID(key), err)
 	}
 	out.Tags = h.Extract(a.srv.s.extract, ts.Encoding)
 	hs := &spool{mem: &head} // the changed header, already in memory
@@ -55,17 +51,9 @@ func (a *association) storeEdited(ts dicom.TransferSyntax, data *dimse.DataReade
 	return &out, nil
 }
 
-// bytes returns the spooled bytes.
-func (s *spool) bytes() ([]byte, error) {
-	if s.file == nil {
-		return s.mem.Bytes(), nil
-	}
-	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(s.file)
-	if err != nil {
-		return nil, fmt.Errorf("reading the spooled header: %w", err)
-	}
-	return b, nil
+// refuseEdit counts and answers a change of onBeforeStore that cannot be
+// made.
+func (a *association) refuseEdit(comment string, err error) *dimse.StatusError {
+	a.srv.metrics.BeforeStoreRefused()
+	return &dimse.StatusError{Status: dimse.StatusRefusedByCallback, Comment: comment, Err: err}
 }

@@ -784,6 +784,18 @@ func (s *spool) Write(p []byte) (int, error) {
 	return s.mem.Write(p)
 }
 
+// bytes returns the spooled bytes; held in memory, without a copy.
+func (s *spool) bytes() ([]byte, error) {
+	if s.file == nil {
+		return s.mem.Bytes(), nil
+	}
+	var b bytes.Buffer
+	if err := s.writeTo(&b); err != nil {
+		return nil, fmt.Errorf("reading the spooled header: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 func (s *spool) writeTo(w io.Writer) error {
 	if s.file == nil {
 		_, err := w.Write(s.mem.Bytes())
