@@ -49,6 +49,25 @@ const (
 	MaxPendingEvents = 10000
 )
 
+// Bounds of the limits New accepts, besides MaxPDULength's.
+const (
+	minAssociateRequestSize = 1024
+	maxAssociateRequestSize = 1 << 20
+	maxSequenceDepthLimit   = 1000
+)
+
+// bounded returns a limit's setting: def when v is 0, else v, which must
+// lie within lo..hi (an error naming field otherwise).
+func bounded(field string, v, def, lo, hi int) (int, error) {
+	switch {
+	case v == 0:
+		return def, nil
+	case v < lo || v > hi:
+		return 0, cfgErr(field, "%d is outside %d to %d", v, lo, hi)
+	}
+	return v, nil
+}
+
 // Values of the mode fields.
 const (
 	// AbstractSyntaxMode values.
@@ -329,11 +348,8 @@ func (c Config) validate() (*settings, error) {
 		return nil, cfgErr("DuplicatePolicy", "%v", err)
 	}
 
-	switch {
-	case c.MaxPDULength == 0:
-		s.MaxPDULength = DefaultMaxPDULength
-	case c.MaxPDULength < MinMaxPDULength || c.MaxPDULength > MaxMaxPDULength:
-		return nil, cfgErr("MaxPDULength", "%d is outside %d to %d", c.MaxPDULength, MinMaxPDULength, MaxMaxPDULength)
+	if s.MaxPDULength, err = bounded("MaxPDULength", c.MaxPDULength, DefaultMaxPDULength, MinMaxPDULength, MaxMaxPDULength); err != nil {
+		return nil, err
 	}
 	s.maxPDU = uint32(s.MaxPDULength)
 
@@ -386,23 +402,16 @@ func (c Config) validate() (*settings, error) {
 	if c.MaxAssociationsPerPeer < 0 {
 		return nil, cfgErr("MaxAssociationsPerPeer", "%d: must be 0 (no limit) or more", c.MaxAssociationsPerPeer)
 	}
-	switch {
-	case c.MaxPresentationContexts == 0:
-		s.MaxPresentationContexts = pdu.MaxPresentationContexts
-	case c.MaxPresentationContexts < 1 || c.MaxPresentationContexts > pdu.MaxPresentationContexts:
-		return nil, cfgErr("MaxPresentationContexts", "%d is outside 1 to %d", c.MaxPresentationContexts, pdu.MaxPresentationContexts)
+	if s.MaxPresentationContexts, err = bounded("MaxPresentationContexts", c.MaxPresentationContexts,
+		pdu.MaxPresentationContexts, 1, pdu.MaxPresentationContexts); err != nil {
+		return nil, err
 	}
-	switch {
-	case c.MaxAssociateRequestSize == 0:
-		s.MaxAssociateRequestSize = assoc.MaxAssociateRQLength
-	case c.MaxAssociateRequestSize < 1024 || c.MaxAssociateRequestSize > 1<<20:
-		return nil, cfgErr("MaxAssociateRequestSize", "%d is outside 1024 to 1048576", c.MaxAssociateRequestSize)
+	if s.MaxAssociateRequestSize, err = bounded("MaxAssociateRequestSize", c.MaxAssociateRequestSize,
+		assoc.MaxAssociateRQLength, minAssociateRequestSize, maxAssociateRequestSize); err != nil {
+		return nil, err
 	}
-	switch {
-	case c.MaxSequenceDepth == 0:
-		s.MaxSequenceDepth = dicom.DefaultMaxDepth
-	case c.MaxSequenceDepth < 1 || c.MaxSequenceDepth > 1000:
-		return nil, cfgErr("MaxSequenceDepth", "%d is outside 1 to 1000", c.MaxSequenceDepth)
+	if s.MaxSequenceDepth, err = bounded("MaxSequenceDepth", c.MaxSequenceDepth, dicom.DefaultMaxDepth, 1, maxSequenceDepthLimit); err != nil {
+		return nil, err
 	}
 	if c.MaxObjectSize < 0 {
 		return nil, cfgErr("MaxObjectSize", "%d: must be 0 (no limit) or more", c.MaxObjectSize)
