@@ -48,11 +48,10 @@ type corpusFile struct {
 
 // corpus is a set of files sent as one scenario.
 type corpus struct {
-	Version int          `json:"version"`
-	Name    string       `json:"name"`
-	Recipe  string       `json:"recipe"`
-	Files   []corpusFile `json:"files"`
-	Dir     string       `json:"-"`
+	Name   string       `json:"name"`
+	Recipe string       `json:"recipe"`
+	Files  []corpusFile `json:"files"`
+	Dir    string       `json:"-"`
 }
 
 // Bytes is the total size of the files.
@@ -162,7 +161,7 @@ func loadCorpus(workDir, name string, t tools, log io.Writer) (*corpus, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("building the %s corpus: %w", name, err)
 	}
-	c := &corpus{Version: corpusVersion, Name: name, Recipe: recipe(name)}
+	c := &corpus{Name: name, Recipe: recipe(name)}
 	if c.Files, err = listFiles(tmp); err != nil {
 		return nil, err
 	}

@@ -289,12 +289,12 @@ func (w *procWatcher) liveChildren() int {
 // cpuTimes is the machine-wide CPU time from the first line of /proc/stat,
 // in clock ticks summed over all CPUs.
 type cpuTimes struct {
-	Busy, Total uint64
+	Busy uint64
 }
 
 // parseCPUTimes parses the "cpu" line of /proc/stat (proc(5)): user nice
-// system idle iowait irq softirq steal [guest guest_nice]. Idle and iowait
-// count as idle; guest time is already included in user and is not added
+// system idle iowait irq softirq steal [guest guest_nice]. Busy leaves out
+// idle and iowait; guest time is already included in user and is not added
 // again.
 func parseCPUTimes(b []byte) (cpuTimes, error) {
 	line := b
@@ -313,9 +313,7 @@ func parseCPUTimes(b []byte) (cpuTimes, error) {
 		}
 		v[i] = x
 	}
-	idle := v[3] + v[4]
-	busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
-	return cpuTimes{Busy: busy, Total: busy + idle}, nil
+	return cpuTimes{Busy: v[0] + v[1] + v[2] + v[5] + v[6] + v[7]}, nil
 }
 
 func readCPUTimes() (cpuTimes, error) {

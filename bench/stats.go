@@ -35,7 +35,8 @@ func summarize(xs []float64) summary {
 
 // ratios divides a[i] by b[i] for each repetition i present in both (runs
 // paired by repetition, so that drift of the machine between repetitions
-// cancels). A missing or failed side gives NaN for that repetition.
+// cancels). A repetition where either side is missing, failed (NaN) or
+// zero is left out.
 func ratios(a, b map[int]float64) []float64 {
 	var out []float64
 	for rep, x := range a {
