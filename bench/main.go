@@ -213,20 +213,20 @@ func bench(o options, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "interrupted: writing the %d runs done so far\n", len(rp.Results))
 			break
 		}
+		// A disturbed run is made again, keeping the least disturbed
+		// attempt (or a failed one: a failure is never hidden).
 		res := rn.runOne(ctx, st)
-		res.Attempts = 1
-		last := res.OtherCores
-		for attempt := 1; attempt <= o.retries && res.ok() && last > o.maxOther && ctx.Err() == nil; attempt++ {
+		attempts, last := 1, res.OtherCores
+		for attempts <= o.retries && res.ok() && last > o.maxOther && ctx.Err() == nil {
 			fmt.Fprintf(stderr, "        disturbed (other load %.2f cores): running it again\n", last)
 			again := rn.runOne(ctx, st)
+			attempts++
 			last = again.OtherCores
-			again.Attempts = res.Attempts + 1
 			if !again.ok() || again.OtherCores < res.OtherCores {
 				res = again
-			} else {
-				res.Attempts = again.Attempts
 			}
 		}
+		res.Attempts = attempts
 		rp.Results = append(rp.Results, res)
 		fmt.Fprintf(stderr, "[%3d/%d] rep %d %-24s %-32s %s\n", i+1, len(steps), st.Rep+1, st.Scenario.Name(),
 			st.Receiver.Label(st.Scenario.Assocs > 1), progressLine(res))
