@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/s3test"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 )
 
 // BenchmarkReceive1GiB sends one object with 1 GiB of pixel data to the
@@ -123,23 +124,9 @@ func vmHWM(pid int) (int, error) {
 // bigHeader is a minimal CT data set in explicit VR little endian up to the
 // header of a pixel data element of n bytes.
 func bigHeader(class, sop string, n uint32) []byte {
-	var b []byte
-	el := func(g, e uint16, vr string, v string) {
-		if len(v)%2 == 1 {
-			v += "\x00"
-		}
-		b = binary.LittleEndian.AppendUint16(b, g)
-		b = binary.LittleEndian.AppendUint16(b, e)
-		b = append(b, vr...)
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
-		b = append(b, v...)
-	}
-	el(0x0008, 0x0016, "UI", class)
-	el(0x0008, 0x0018, "UI", sop)
-	el(0x0020, 0x000D, "UI", "1.2.3.4")
-	el(0x0020, 0x000E, "UI", "1.2.3.4.1")
-	b = append(b, 0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0)
-	return binary.LittleEndian.AppendUint32(b, n)
+	b := testds.ExplicitLE(testds.Str(dicom.TagSOPClassUID, dicom.UI, class), testds.Str(dicom.TagSOPInstanceUID, dicom.UI, sop),
+		testds.Str(dicom.TagStudyInstanceUID, dicom.UI, "1.2.3.4"), testds.Str(dicom.TagSeriesInstanceUID, dicom.UI, "1.2.3.4.1"))
+	return testds.AppendHeader(b, dicom.TagPixelData, dicom.OW, n)
 }
 
 // patternReader yields a repeating byte pattern.

@@ -491,8 +491,7 @@ func TestKill9DuringTransfer(t *testing.T) {
 	if n := countStored(store); n != 0 {
 		t.Fatalf("%d files at final paths after kill -9", n)
 	}
-	p2 := startProcess(t, bin, "--port", "0", "--out-dir", store)
-	defer p2.cmd.Process.Kill()
+	startProcess(t, bin, "--port", "0", "--out-dir", store) // its cleanup kills it
 	if es, _ := os.ReadDir(tmp); len(es) != 0 {
 		t.Fatalf("temporary files left after restart: %v", es)
 	}
