@@ -95,7 +95,7 @@ func TestInteropBeforeStoreEdits(t *testing.T) {
 			args := append(append([]string{"-v"}, v.opts...), "-aet", "STORESCU", "-aec", "STORE-SCP", "127.0.0.1", r.proxy.port(), s.path)
 			out, _ := dcmtk(t, "storescu", args...)
 			rec := r.proxy.takeRecordings()
-			if rsp := storeResponses(out); len(rsp) != 1 || !strings.Contains(rsp[0], "Warning") {
+			if rsp := testutil.StoreResponses(out); len(rsp) != 1 || !strings.Contains(rsp[0], "Warning") {
 				t.Errorf("%s: responses %q, want a coercion warning\n%s", name, rsp, lastLines(out, 6))
 				continue
 			}

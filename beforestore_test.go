@@ -168,7 +168,7 @@ func TestInteropBeforeStoreRefusal(t *testing.T) {
 		return nil
 	})
 	out := ts.storescu(t, []string{"-nh"}, ct, mr)
-	rsp := storeResponses(out)
+	rsp := testutil.StoreResponses(out)
 	if len(rsp) != 2 || !strings.HasPrefix(rsp[0], "Error") || rsp[1] != "Success" {
 		t.Fatalf("responses %q\n%s", rsp, lastLines(out, 20))
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,17 +118,6 @@ func dcmtk(t testing.TB, tool string, args ...string) (string, error) {
 	cmd.Env = append(os.Environ(), "TCP_NODELAY=1")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-var storeResponseRE = regexp.MustCompile(`Received Store Response \(([^)]*)\)`)
-
-// storeResponses returns the statuses storescu -v printed, in order.
-func storeResponses(out string) []string {
-	var r []string
-	for _, m := range storeResponseRE.FindAllStringSubmatch(out, -1) {
-		r = append(r, m[1])
-	}
-	return r
 }
 
 func (ts *testServer) addr() []string { return []string{"127.0.0.1", strconv.Itoa(ts.port)} }

@@ -203,7 +203,7 @@ func TestInteropStorescuSamples(t *testing.T) {
 			storedBefore := len(ts.storedEvents())
 			out, _ := dcmtk(t, "storescu", args...)
 			rec := proxy.takeRecordings()
-			rsp := storeResponses(out)
+			rsp := testutil.StoreResponses(out)
 			want := brokenSamples[s.name]
 			switch {
 			case want == notSent:
@@ -406,7 +406,7 @@ func TestInteropStorageFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := ts.storescu(t, []string{"-nh"}, ct.path, mr.path)
-	rsp := storeResponses(out)
+	rsp := testutil.StoreResponses(out)
 	if len(rsp) != 2 || !strings.Contains(rsp[0], "OutOfResources") || rsp[1] != "Success" {
 		t.Fatalf("storescu responses %q, want [Refused: OutOfResources Success]\n%s", rsp, lastLines(out, 15))
 	}

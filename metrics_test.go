@@ -52,7 +52,7 @@ func TestMetricsAfterStorescu(t *testing.T) {
 	before := scrape(t, base+"/metrics")
 
 	out := ts.storescu(t, nil, ct, mr, ct)
-	if rsp := storeResponses(out); len(rsp) != 3 {
+	if rsp := testutil.StoreResponses(out); len(rsp) != 3 {
 		t.Fatalf("responses %q", rsp)
 	}
 	dcmtk(t, "echoscu", append([]string{"-aet", "INTRUDER"}, ts.addr()...)...) // rejected: calling AE
@@ -116,7 +116,7 @@ func TestMetricsAfterStorescu(t *testing.T) {
 	}
 	// And a C-STORE now fails with 0xA700, counted as a storage error.
 	out = ts.storescu(t, nil, ct)
-	if rsp := storeResponses(out); len(rsp) != 1 || !strings.Contains(rsp[0], "OutOfResources") {
+	if rsp := testutil.StoreResponses(out); len(rsp) != 1 || !strings.Contains(rsp[0], "OutOfResources") {
 		t.Fatalf("store on a broken outDir: %q", rsp)
 	}
 	if got := scrape(t, base+"/metrics")["dicomrecv_storage_errors_total"]; got < 1 {

@@ -12,6 +12,7 @@ import (
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/s3test"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
+	"github.com/dicomrecv/dicomrecv/internal/testutil"
 	"github.com/dicomrecv/dicomrecv/internal/testutil/testds"
 	"github.com/dicomrecv/dicomrecv/storage"
 )
@@ -36,7 +37,7 @@ func TestInteropS3SameBytesAsFilesystem(t *testing.T) {
 			continue
 		}
 		for _, ts := range []*testServer{viaS3, viaFS} {
-			if rsp := storeResponses(ts.storescu(t, []string{"-R", opt}, s.path)); len(rsp) != 1 || rsp[0] != "Success" {
+			if rsp := testutil.StoreResponses(ts.storescu(t, []string{"-R", opt}, s.path)); len(rsp) != 1 || rsp[0] != "Success" {
 				t.Fatalf("%s: responses %q", s.name, rsp)
 			}
 		}

@@ -58,7 +58,7 @@ func TestInteropStudyCompleted(t *testing.T) {
 		if i > 0 {
 			time.Sleep(500 * time.Millisecond) // less than the timeout: the studies must not split
 		}
-		if rsp := storeResponses(ts.storescu(t, nil, f...)); len(rsp) != len(f) {
+		if rsp := testutil.StoreResponses(ts.storescu(t, nil, f...)); len(rsp) != len(f) {
 			t.Fatalf("responses %q", rsp)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,8 +222,6 @@ func (e *env) checkStored(t *testing.T, want int) {
 	}
 }
 
-var storeResponseRE = regexp.MustCompile(`Received Store Response \(([^)]*)\)`)
-
 // storescuCT sends CT_small.dcm with DCMTK's storescu and checks that it is
 // stored: the normal association that must work after every case.
 func (e *env) storescuCT(t *testing.T) {
@@ -236,8 +233,7 @@ func (e *env) storescuCT(t *testing.T) {
 	cmd := exec.CommandContext(ctx, tool, "-v", "-aet", "STORESCU", "-aec", "STORE-SCP", "127.0.0.1", e.port, ctSmall)
 	cmd.Env = append(os.Environ(), "TCP_NODELAY=1")
 	out, err := cmd.CombinedOutput()
-	got := storeResponseRE.FindAllStringSubmatch(string(out), -1)
-	if err != nil || len(got) != 1 || got[0][1] != "Success" {
+	if got := testutil.StoreResponses(string(out)); err != nil || len(got) != 1 || got[0] != "Success" {
 		t.Fatalf("storescu after the case: %v\n%s", err, out)
 	}
 }

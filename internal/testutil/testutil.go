@@ -4,6 +4,7 @@ package testutil
 import (
 	"os"
 	"os/exec"
+	"regexp"
 	"testing"
 )
 
@@ -49,3 +50,15 @@ const PydicomTestFiles = "/usr/lib/python3/dist-packages/pydicom/data/test_files
 
 // PydicomCharsetFiles holds pydicom's character set samples.
 const PydicomCharsetFiles = "/usr/lib/python3/dist-packages/pydicom/data/charset_files"
+
+var storeResponseRE = regexp.MustCompile(`Received Store Response \(([^)]*)\)`)
+
+// StoreResponses returns the statuses DCMTK's storescu -v printed ("Success",
+// "Warning: …", …), in order.
+func StoreResponses(out string) []string {
+	var r []string
+	for _, m := range storeResponseRE.FindAllStringSubmatch(out, -1) {
+		r = append(r, m[1])
+	}
+	return r
+}
