@@ -204,9 +204,9 @@ func renderText(b []byte, vr VR, dec *charset.Decoder) string {
 	case SH, LO, UC:
 		return joinDecoded(decodeText(b, vr, dec), func(v string) string { return strings.TrimRight(v, pad) })
 	case DS, IS:
-		return joinValues(bytes.TrimRight(b, pad), func(v []byte) string { return latin1(bytes.Trim(v, " ")) })
+		return joinDecoded(latin1(bytes.TrimRight(b, pad)), trimSpaces)
 	default: // AE
-		return joinValues(b, func(v []byte) string { return latin1(bytes.Trim(v, " ")) })
+		return joinDecoded(latin1(b), trimSpaces)
 	}
 }
 
@@ -226,26 +226,7 @@ func joinDecoded(s string, f func(string) string) string {
 	return strings.Join(parts, "\\")
 }
 
-// joinValues splits b at the value delimiter "\", renders each value with
-// f and joins them with "\".
-func joinValues(b []byte, f func([]byte) string) string {
-	if bytes.IndexByte(b, '\\') < 0 {
-		return f(b)
-	}
-	var sb strings.Builder
-	for i := 0; ; i++ {
-		j := bytes.IndexByte(b, '\\')
-		if i > 0 {
-			sb.WriteByte('\\')
-		}
-		if j < 0 {
-			sb.WriteString(f(b))
-			return sb.String()
-		}
-		sb.WriteString(f(b[:j]))
-		b = b[j+1:]
-	}
-}
+func trimSpaces(v string) string { return strings.Trim(v, " ") }
 
 func decodeText(b []byte, vr VR, dec *charset.Decoder) string {
 	if !charsetVR(vr) {
