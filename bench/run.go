@@ -14,8 +14,9 @@ import (
 )
 
 // samplePeriod is how often a receiver's processes are looked up and their
-// peak RSS read while a run goes on. Every receiver is sampled the same way,
-// so the small cost of sampling is the same for all.
+// peak RSS read while a run with several associations goes on. Every
+// receiver of a scenario is sampled the same way, so the small cost of
+// sampling is the same for all.
 const samplePeriod = 20 * time.Millisecond
 
 // runner holds what every run needs.
@@ -87,24 +88,19 @@ func (rn *runner) runOne(ctx context.Context, st step) runResult {
 		return res
 	}
 
-	// Sample children and peak RSS while the run goes on.
+	// Sample children and peak RSS while the run goes on, where there are
+	// children to find: storescp --fork serves each association in a child
+	// of its own, whose VmHWM is gone once it is reaped. A single process's
+	// VmHWM is a high-water mark, read once at the end; scanning /proc
+	// every 20 ms would only add load to the timed part. The sampling is
+	// decided by the scenario, so every receiver of a scenario is treated
+	// alike.
 	stopSampling := make(chan struct{})
 	var sampling sync.WaitGroup
-	sampling.Add(1)
-	go func() {
-		defer sampling.Done()
-		t := time.NewTicker(samplePeriod)
-		defer t.Stop()
-		for {
-			_ = w.scan()
-			w.samplePeak()
-			select {
-			case <-stopSampling:
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	if st.Scenario.Assocs > 1 {
+		sampling.Add(1)
+		go sample(w, stopSampling, &sampling)
+	}
 	sys0, errSys0 := readCPUTimes()
 	self0, errSelf0 := readStat("/proc", os.Getpid())
 	sent := send(ctx, st.Scenario, c, r.port, runDir, rn.tools.Storescu)
@@ -323,5 +319,22 @@ func waitUntil(ctx context.Context, d time.Duration, cond func() bool) bool {
 			return false
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sample scans for w's children and reads their peak RSS every
+// samplePeriod until stop is closed.
+func sample(w *procWatcher, stop <-chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	t := time.NewTicker(samplePeriod)
+	defer t.Stop()
+	for {
+		_ = w.scan()
+		w.samplePeak()
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
 	}
 }
