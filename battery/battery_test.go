@@ -240,30 +240,28 @@ var sta2Cases = []hostile{
 	{name: "sta2/truncated: A-ABORT", run: sta2Close(append(pduHeader(0x07, 4), 0), 0, prompt)},
 }
 
+// badCallingAE and badCalledAE: a request with that calling (called) AE
+// title is rejected, permanent, by the service user, reason 3 (7).
+func badCallingAE(ae [16]byte) func(*testing.T, *env) {
+	return rejected(withRQ(func(rq *pdu.AssociateRQ) { rq.CallingAE = ae }),
+		permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized)
+}
+
+func badCalledAE(ae [16]byte) func(*testing.T, *env) {
+	return rejected(withRQ(func(rq *pdu.AssociateRQ) { rq.CalledAE = ae }),
+		permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCalledAENotRecognized)
+}
+
 // The request is read and refused: A-ASSOCIATE-RJ (PS3.8 §9.3.4, Table
 // 9-21) or, for a request that breaks the PDU structure, A-ABORT (AA-1).
 var rejectCases = []hostile{
-	{name: "reject/calling AE title with a control character", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CallingAE = pdu.PadAE("EVIL\x07SCU")
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized)},
-	{name: "reject/calling AE title with a backslash", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CallingAE = pdu.PadAE(`EVIL\SCU`)
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized)},
-	{name: "reject/calling AE title empty", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CallingAE = pdu.PadAE("")
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized)},
-	{name: "reject/calling AE title of NUL bytes", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CallingAE = [16]byte{}
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCallingAENotRecognized)},
-	{name: "reject/called AE title with a control character", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CalledAE = pdu.PadAE("STORE\nSCP")
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCalledAENotRecognized)},
-	{name: "reject/called AE title with a backslash", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CalledAE = pdu.PadAE(`STORE\SCP`)
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCalledAENotRecognized)},
-	{name: "reject/called AE title empty", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
-		rq.CalledAE = pdu.PadAE("")
-	}), permanent, pdu.RejectSourceServiceUser, pdu.RejectReasonCalledAENotRecognized)},
+	{name: "reject/calling AE title with a control character", run: badCallingAE(pdu.PadAE("EVIL\x07SCU"))},
+	{name: "reject/calling AE title with a backslash", run: badCallingAE(pdu.PadAE(`EVIL\SCU`))},
+	{name: "reject/calling AE title empty", run: badCallingAE(pdu.PadAE(""))},
+	{name: "reject/calling AE title of NUL bytes", run: badCallingAE([16]byte{})},
+	{name: "reject/called AE title with a control character", run: badCalledAE(pdu.PadAE("STORE\nSCP"))},
+	{name: "reject/called AE title with a backslash", run: badCalledAE(pdu.PadAE(`STORE\SCP`))},
+	{name: "reject/called AE title empty", run: badCalledAE(pdu.PadAE(""))},
 	// PS3.8 §9.3.2: bit 0 of the protocol version is version 1.
 	{name: "reject/protocol version 0", run: rejected(withRQ(func(rq *pdu.AssociateRQ) {
 		rq.ProtocolVersion = 0
