@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dicomrecv/dicomrecv"
+	"github.com/dicomrecv/dicomrecv/internal/dimse"
 	"github.com/dicomrecv/dicomrecv/internal/pdu"
 	"github.com/dicomrecv/dicomrecv/internal/scutest"
 )
@@ -70,7 +71,7 @@ var endingCases = []hostile{
 				{"release after a failed C-STORE", func(t *testing.T, c *scutest.Conn) {
 					write(t, c, pdata(pdv(1, mchLastCommand, storeCommand(1, ctImage, "1.2.999.9.2"))))
 					write(t, c, pdata(pdv(1, mchLastData, ctDataSet("1.2.999.9.3", 16))))
-					response(t, c, 0x8001, 0xC003, "SOP Instance UID differs from the command's")
+					response(t, c, dimse.CStoreRSP, dimse.StatusInstanceMismatch, "SOP Instance UID differs from the command's")
 					release(t, c)
 				}},
 			}
