@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dicomrecv/dicomrecv/dicom"
 	"github.com/dicomrecv/dicomrecv/internal/dimse"
@@ -99,19 +98,7 @@ func TestInteropBeforeStoreEdits(t *testing.T) {
 				t.Errorf("%s: responses %q, want a coercion warning\n%s", name, rsp, lastLines(out, 6))
 				continue
 			}
-			var ev FileStoredEvent
-			select {
-			case ev = <-r.storedCh:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%s: no event", name)
-			}
-			if len(rec) != 1 {
-				t.Fatalf("%s: %d recorded connections", name, len(rec))
-			}
-			sent, err := sentDataSets(rec[0])
-			if err != nil {
-				t.Fatal(err)
-			}
+			ev, sent := storedAndSent(t, name, r.storedCh, rec)
 			meta, ds := readStored(t, ev.File)
 			if meta.TransferSyntaxUID != v.ts {
 				t.Errorf("%s: stored in %s", name, meta.TransferSyntaxUID)

@@ -213,6 +213,27 @@ func (p *recordingProxy) takeRecordings() [][]byte {
 	return r
 }
 
+// storedAndSent waits for the FileStored event of one object sent by
+// storescu through a recording proxy, and returns it with the one data set
+// the proxy recorded (by SOP Instance UID).
+func storedAndSent(t *testing.T, name string, stored <-chan FileStoredEvent, rec [][]byte) (FileStoredEvent, map[string][]byte) {
+	t.Helper()
+	var ev FileStoredEvent
+	select {
+	case ev = <-stored:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: no FileStored event", name)
+	}
+	if len(rec) != 1 {
+		t.Fatalf("%s: %d recorded connections", name, len(rec))
+	}
+	sent, err := sentDataSets(rec[0])
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("%s: cannot decode the recorded association (%d data sets): %v", name, len(sent), err)
+	}
+	return ev, sent
+}
+
 // sentDataSets decodes a recorded client stream and returns the data sets
 // of its C-STORE requests, keyed by Affected SOP Instance UID, exactly as
 // they were on the wire.

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -221,19 +220,7 @@ func TestInteropStorescuSamples(t *testing.T) {
 			if want != "Success" {
 				continue
 			}
-			var ev FileStoredEvent
-			select {
-			case ev = <-ts.storedCh:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%s: no FileStored event", name)
-			}
-			if len(rec) != 1 {
-				t.Fatalf("%s: %d recorded connections", name, len(rec))
-			}
-			sent, err := sentDataSets(rec[0])
-			if err != nil || len(sent) != 1 {
-				t.Fatalf("%s: cannot decode the recorded association: %v", name, err)
-			}
+			ev, sent := storedAndSent(t, name, ts.storedCh, rec)
 			wire := sent[ev.SOPInstanceUID]
 			if s.sop != "" && (ev.SOPInstanceUID != s.sop || ev.StudyInstanceUID != s.study || ev.SeriesInstanceUID != s.series || ev.SOPClassUID != s.class) {
 				t.Errorf("%s: event UIDs %+v differ from the sample's", name, ev)
