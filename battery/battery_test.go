@@ -603,21 +603,21 @@ var timerCases = []hostile{
 	// implementation): each ends the association with an A-ABORT from the
 	// service-provider, reason not specified.
 	{name: "timer/association left idle",
-		config: func(c *dicomrecv.Config) { c.DIMSETimeout = 5 * time.Second; c.PDUReadTimeout = 5 * time.Second },
+		config: idleFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			lo, hi := timer(idle)
 			readAnswer(t, c, time.Now()).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/PDU header cut short",
-		config: func(c *dicomrecv.Config) { c.DIMSETimeout = 5 * time.Second; c.PDUReadTimeout = 5 * time.Second },
+		config: idleFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			lo, hi := timer(idle)
 			readAnswer(t, c, send(t, c, []byte{0x04, 0, 0})).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/P-DATA-TF one byte a second",
-		config: func(c *dicomrecv.Config) { c.IdleTimeout = 5 * time.Second; c.DIMSETimeout = 5 * time.Second },
+		config: pduReadFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			p := pdata(pdv(1, mchLastCommand, echoCmd))
@@ -628,7 +628,7 @@ var timerCases = []hostile{
 			readAnswer(t, c, since).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/truncated P-DATA-TF",
-		config: func(c *dicomrecv.Config) { c.IdleTimeout = 5 * time.Second; c.DIMSETimeout = 5 * time.Second },
+		config: pduReadFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			p := pdata(pdv(1, mchLastCommand, echoCmd))
@@ -636,14 +636,14 @@ var timerCases = []hostile{
 			readAnswer(t, c, send(t, c, p[:len(p)-10])).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/truncated A-RELEASE-RQ",
-		config: func(c *dicomrecv.Config) { c.IdleTimeout = 5 * time.Second; c.DIMSETimeout = 5 * time.Second },
+		config: pduReadFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			lo, hi := timer(pduRead)
 			readAnswer(t, c, send(t, c, append(pduHeader(0x05, 4), 0, 0))).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/sender stops in the middle of an object",
-		config: func(c *dicomrecv.Config) { c.IdleTimeout = 5 * time.Second; c.PDUReadTimeout = 5 * time.Second },
+		config: dimseFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			// The DIMSE timer starts when the server has consumed the
@@ -653,7 +653,7 @@ var timerCases = []hostile{
 			readAnswer(t, c, sent).wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 	{name: "timer/sender stops after the command",
-		config: func(c *dicomrecv.Config) { c.IdleTimeout = 5 * time.Second; c.PDUReadTimeout = 5 * time.Second },
+		config: dimseFirst,
 		run: func(t *testing.T, e *env) {
 			c := e.associate(t)
 			lo, hi := timer(dimseTO)
@@ -661,6 +661,15 @@ var timerCases = []hostile{
 				wantAbort(t, srcProvider, reasonNotSpecified, lo, hi)
 		}},
 }
+
+// idleFirst, pduReadFirst and dimseFirst lengthen the other two of the
+// idle, PDU-read and DIMSE timers to 5 s, so that the one a case tests
+// fires first.
+func idleFirst(c *dicomrecv.Config) { c.DIMSETimeout, c.PDUReadTimeout = 5*time.Second, 5*time.Second }
+
+func pduReadFirst(c *dicomrecv.Config) { c.IdleTimeout, c.DIMSETimeout = 5*time.Second, 5*time.Second }
+
+func dimseFirst(c *dicomrecv.Config) { c.IdleTimeout, c.PDUReadTimeout = 5*time.Second, 5*time.Second }
 
 // Limits: PDU length (strict and relaxed) and association counts.
 var limitCases = []hostile{
